@@ -1,0 +1,191 @@
+"""Weights and checkpoints: safetensors plus a JSON card, written atomically, never unpickled.
+
+A *model file* is ``NAME.safetensors`` with ``NAME.json`` beside it:
+``{"arch": str, "config": {...}, "card": {...}}``.  A *training run folder* holds
+``step-XXXXXXXX/`` checkpoints (model, optimizer state, progress) and a ``latest`` file naming
+the newest complete one; ``latest`` is replaced atomically only after a checkpoint is whole,
+so a run killed at any instant resumes from a good checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .io import atomic_write_bytes
+from .models import create_model, get_spec
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".h5")
+
+
+class CheckpointError(ValueError):
+    """A weights file or card that cannot be used: the message names the file and the reason."""
+
+
+def _atomic_save_tensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:
+    tmp = path.with_name(f".{path.name}.part")
+    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+    os.replace(tmp, path)
+
+
+def _atomic_save_json(obj: Any, path: Path) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
+
+
+def save_model(
+    path: str | os.PathLike, model: nn.Module, arch: str, config: dict, card: dict | None = None, *, half: bool = False
+) -> Path:
+    """Write ``path`` (``.safetensors``) and its JSON card beside it.  ``half`` stores float16."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = model.state_dict()
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    _atomic_save_tensors(state, path, {"arch": arch})
+    _atomic_save_json({"arch": arch, "config": config, "card": card or {}}, path.with_suffix(".json"))
+    return path
+
+
+def _refuse_pickle(path: Path) -> None:
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        raise CheckpointError(
+            f"{path}: pickled checkpoints are never loaded (unpickling can run arbitrary code); "
+            f"convert it once with `darkroom convert {path} --arch NAME -o OUT.safetensors`"
+        )
+
+
+def read_card(path: str | os.PathLike) -> dict:
+    """Read and validate a model card JSON: it must name a known ``arch`` and a ``config`` dict."""
+    path = Path(path)
+    try:
+        card = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: model card missing (every .safetensors needs its .json)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{path}: malformed model card ({e})") from None
+    if not isinstance(card, dict) or not isinstance(card.get("arch"), str) or not isinstance(card.get("config"), dict):
+        raise CheckpointError(f"{path}: model card must be an object with 'arch' (text) and 'config' (object)")
+    try:
+        get_spec(card["arch"])
+    except ValueError as e:
+        raise CheckpointError(f"{path}: {e}") from None
+    return card
+
+
+def resolve_weights(name_or_path: str | os.PathLike) -> Path:
+    """The ``.safetensors`` file for a shipped model name, a file path, or a run folder."""
+    p = Path(name_or_path)
+    _refuse_pickle(p)
+    if p.suffix == ".safetensors":
+        if not p.exists():
+            raise CheckpointError(f"{p}: no such weights file")
+        return p
+    if p.is_dir():
+        latest = latest_checkpoint(p)
+        if latest is not None:
+            return latest / "model.safetensors"
+        if (p / "model.safetensors").exists():
+            return p / "model.safetensors"
+        raise CheckpointError(f"{p}: folder holds no checkpoint")
+    shipped = WEIGHTS_DIR / f"{name_or_path}.safetensors"
+    if shipped.exists():
+        return shipped
+    known = sorted(q.stem for q in WEIGHTS_DIR.glob("*.safetensors"))
+    raise CheckpointError(f"{name_or_path}: not a shipped model ({', '.join(known) or 'none shipped'}) nor a path")
+
+
+def load_model(name_or_path: str | os.PathLike, *, device: str = "cpu") -> tuple[nn.Module, dict]:
+    """Build a model and load its weights; returns ``(model in eval mode, card dict)``."""
+    weights = resolve_weights(name_or_path)
+    card = read_card(weights.with_suffix(".json"))
+    try:
+        model = create_model(card["arch"], **card["config"])
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{weights.with_suffix('.json')}: config does not build {card['arch']!r} ({e})") from None
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError) as e:
+        raise CheckpointError(f"{weights}: not a valid safetensors file ({e})") from None
+    try:
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    except RuntimeError as e:
+        raise CheckpointError(f"{weights}: weights do not fit {card['arch']!r}: {str(e)[:300]}") from None
+    return model.to(device).eval(), card
+
+
+# ----------------------------------------------------------------------------- training checkpoints
+
+
+def _flatten_optimizer(state: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    tensors, plain = {}, {"param_groups": state["param_groups"], "state": {}}
+    for idx, entries in state["state"].items():
+        plain["state"][str(idx)] = {}
+        for key, value in entries.items():
+            if torch.is_tensor(value):
+                tensors[f"{idx}.{key}"] = value
+            else:
+                plain["state"][str(idx)][key] = value
+    return tensors, plain
+
+
+def _unflatten_optimizer(tensors: dict[str, torch.Tensor], plain: dict) -> dict:
+    state: dict[int, dict] = {int(i): dict(v) for i, v in plain["state"].items()}
+    for name, value in tensors.items():
+        idx, key = name.split(".", 1)
+        state.setdefault(int(idx), {})[key] = value
+    return {"state": state, "param_groups": plain["param_groups"]}
+
+
+def save_training_checkpoint(
+    run_dir: str | os.PathLike,
+    step: int,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    arch: str,
+    config: dict,
+    progress: dict,
+    *,
+    keep: int = 2,
+) -> Path:
+    """Write ``run_dir/step-XXXXXXXX/`` whole, then point ``run_dir/latest`` at it."""
+    run_dir = Path(run_dir)
+    ckpt = run_dir / f"step-{step:08d}"
+    tmp = run_dir / f".step-{step:08d}.part"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_model(tmp / "model.safetensors", model, arch, config, {"step": step})
+    opt_tensors, opt_plain = _flatten_optimizer(optimizer.state_dict())
+    _atomic_save_tensors(opt_tensors, tmp / "optimizer.safetensors")
+    _atomic_save_json({"step": step, "optimizer": opt_plain, "progress": progress}, tmp / "state.json")
+    shutil.rmtree(ckpt, ignore_errors=True)
+    os.replace(tmp, ckpt)
+    atomic_write_bytes(run_dir / "latest", ckpt.name.encode())
+    for old in sorted(run_dir.glob("step-*"))[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return ckpt
+
+
+def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:
+    """The newest complete checkpoint folder of a run, or ``None``."""
+    pointer = Path(run_dir) / "latest"
+    if not pointer.exists():
+        return None
+    ckpt = Path(run_dir) / pointer.read_text().strip()
+    return ckpt if (ckpt / "state.json").exists() else None
+
+
+def load_training_checkpoint(ckpt: Path, model: nn.Module, optimizer: torch.optim.Optimizer) -> dict:
+    """Restore model and optimizer from ``ckpt``; returns its ``state.json`` content."""
+    state = json.loads((ckpt / "state.json").read_text())
+    model.load_state_dict(load_file(str(ckpt / "model.safetensors")))
+    optimizer.load_state_dict(_unflatten_optimizer(load_file(str(ckpt / "optimizer.safetensors")), state["optimizer"]))
+    return state

@@ -1,0 +1,342 @@
+"""Image sources and torch datasets of (input, target) pairs.
+
+Sources: a folder of images (recursive), a ZIP file (read in memory; escaping paths, links and
+zip bombs refused), paired low/high folders (LOL layout or any two folders matched by file
+stem), and MNIST IDX files (gzipped or raw).
+
+Datasets yield ``(input, target)`` float32 tensors ``(3, P, P)`` in [0, 1] (or ``(784,)`` for
+MNIST).  Sample ``i`` draws all its randomness from ``numpy.random.default_rng([seed, i])``, so
+the same index gives the same pair in any process, in any order, after any resume.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import stat
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from . import degrade as dg
+from .io import READ_SUFFIXES, ImageError, find_images, read_image
+
+Degrader = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+
+
+class DataError(ValueError):
+    """A data source that cannot be used: the message names the file and the reason."""
+
+
+# ----------------------------------------------------------------------------- sources
+
+
+def _to_uint8(arr: np.ndarray) -> np.ndarray:
+    return (np.clip(arr, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def _resize(arr: np.ndarray, size: int | None) -> np.ndarray:
+    if not size:
+        return arr
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(arr).resize((size, size), Image.Resampling.BICUBIC))
+
+
+def load_folder(root: str | os.PathLike, *, resize: int | None = None, limit: int | None = None) -> list[np.ndarray]:
+    """Every readable image under ``root`` as uint8 RGB ``(H, W, 3)``; unreadable files are
+    skipped with a warning naming them.  ``resize`` makes each ``resize x resize``."""
+    paths = find_images(root)
+    if not paths:
+        raise DataError(f"{root}: no images found")
+    images = []
+    for p in paths[:limit]:
+        try:
+            images.append(_resize(_to_uint8(read_image(p)), resize))
+        except ImageError as e:
+            print(f"warning: skipped {e}")
+    return images
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    """Bounds that make a hostile ZIP fail fast instead of filling memory."""
+
+    max_members: int = 100_000
+    max_total_bytes: int = 4 * 2**30
+    max_member_bytes: int = 512 * 2**20
+    max_ratio: float = 200.0
+
+
+def _check_member(zip_path: str, info: zipfile.ZipInfo, limits: ZipLimits) -> None:
+    name = info.filename
+    p = PurePosixPath(name.replace("\\", "/"))
+    if p.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        raise DataError(f"{zip_path}: member {name!r} has an absolute path; refused")
+    if ".." in p.parts:
+        raise DataError(f"{zip_path}: member {name!r} escapes the archive with '..'; refused")
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        raise DataError(f"{zip_path}: member {name!r} is a symbolic link; refused")
+    if info.file_size > limits.max_member_bytes:
+        raise DataError(f"{zip_path}: member {name!r} unpacks to {info.file_size} bytes, over the limit")
+    if info.compress_size and info.file_size / info.compress_size > limits.max_ratio:
+        raise DataError(
+            f"{zip_path}: member {name!r} has compression ratio "
+            f"{info.file_size / info.compress_size:.0f}:1, a zip bomb; refused"
+        )
+
+
+def read_zip_members(zip_path: str | os.PathLike, *, limits: ZipLimits = ZipLimits()) -> list[tuple[str, bytes]]:
+    """The image members of a ZIP as ``(name, bytes)``, sorted by name, never touching disk.
+
+    The whole archive is checked before anything is read: absolute paths, ``..``, links,
+    too many members, and sizes or ratios over ``limits`` are refused with a :class:`DataError`.
+    Reads are capped at the declared size, so a lying header cannot inflate memory.
+    """
+    zip_path = str(zip_path)
+    try:
+        zf = zipfile.ZipFile(zip_path)
+    except (OSError, zipfile.BadZipFile) as e:
+        raise DataError(f"{zip_path}: not a readable ZIP file ({e})") from None
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > limits.max_members:
+            raise DataError(f"{zip_path}: {len(infos)} members, over the limit of {limits.max_members}")
+        total = 0
+        for info in infos:
+            _check_member(zip_path, info, limits)
+            total += info.file_size
+        if total > limits.max_total_bytes:
+            raise DataError(f"{zip_path}: unpacks to {total} bytes, over the limit of {limits.max_total_bytes}")
+        members = []
+        for info in sorted(infos, key=lambda i: i.filename):
+            name = info.filename
+            if info.is_dir() or PurePosixPath(name).suffix.lower() not in READ_SUFFIXES:
+                continue
+            if any(part.startswith(("__MACOSX", ".")) for part in PurePosixPath(name).parts):
+                continue
+            try:
+                with zf.open(info) as f:
+                    data = f.read(info.file_size + 1)
+            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as e:
+                raise DataError(f"{zip_path}: member {name!r} cannot be read ({e})") from None
+            if len(data) > info.file_size:
+                raise DataError(f"{zip_path}: member {name!r} is larger than its header says; refused")
+            members.append((name, data))
+    return members
+
+
+def load_zip(zip_path: str | os.PathLike, *, resize: int | None = None, limit: int | None = None) -> list[np.ndarray]:
+    """The images inside a ZIP as uint8 RGB arrays (see :func:`read_zip_members`)."""
+    images = []
+    for name, data in read_zip_members(zip_path)[:limit]:
+        try:
+            images.append(_resize(_to_uint8(read_image(data, name=f"{zip_path}:{name}")), resize))
+        except ImageError as e:
+            print(f"warning: skipped {e}")
+    if not images:
+        raise DataError(f"{zip_path}: no readable images inside")
+    return images
+
+
+def load_images(source: str | os.PathLike, *, resize: int | None = None, limit: int | None = None) -> list[np.ndarray]:
+    """Clean images from a folder or a ``.zip`` file."""
+    if str(source).lower().endswith(".zip"):
+        return load_zip(source, resize=resize, limit=limit)
+    if not Path(source).exists():
+        raise DataError(f"{source}: no such file or folder")
+    return load_folder(source, resize=resize, limit=limit)
+
+
+@dataclass
+class Pairing:
+    """Matched ``(low, high)`` paths and the files that had no partner."""
+
+    pairs: list[tuple[Path, Path]]
+    unmatched_low: list[Path]
+    unmatched_high: list[Path]
+
+
+def pair_folders(low_dir: str | os.PathLike, high_dir: str | os.PathLike | None = None) -> Pairing:
+    """Match images of two folders by file stem.
+
+    With one argument, ``low_dir`` is a dataset root in LOL's layout: the first folders named
+    ``low`` and ``high`` (case-insensitive) beneath it, e.g. ``our485/low`` + ``our485/high``.
+    """
+    if high_dir is None:
+        root = Path(low_dir)
+        lows = sorted(p for p in root.rglob("*") if p.is_dir() and p.name.lower() == "low")
+        for low in lows:
+            high = next((q for q in low.parent.iterdir() if q.is_dir() and q.name.lower() == "high"), None)
+            if high is not None:
+                low_dir, high_dir = low, high
+                break
+        else:
+            raise DataError(f"{root}: no 'low' and 'high' folders side by side (the LOL layout)")
+    lows_by_stem = {p.stem: p for p in find_images(low_dir)}
+    highs_by_stem = {p.stem: p for p in find_images(high_dir)}
+    common = sorted(set(lows_by_stem) & set(highs_by_stem))
+    if not common:
+        raise DataError(f"{low_dir} and {high_dir}: no images share a file name")
+    return Pairing(
+        [(lows_by_stem[s], highs_by_stem[s]) for s in common],
+        [lows_by_stem[s] for s in sorted(set(lows_by_stem) - set(highs_by_stem))],
+        [highs_by_stem[s] for s in sorted(set(highs_by_stem) - set(lows_by_stem))],
+    )
+
+
+def load_pairs(pairing: Pairing, *, resize: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Read matched pairs as uint8 arrays; pairs whose sizes differ are refused."""
+    out = []
+    for low_path, high_path in pairing.pairs:
+        low, high = _to_uint8(read_image(low_path)), _to_uint8(read_image(high_path))
+        if low.shape != high.shape and not resize:
+            raise DataError(f"{low_path} is {low.shape[:2]} but {high_path} is {high.shape[:2]}")
+        out.append((_resize(low, resize), _resize(high, resize)))
+    return out
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """An IDX file (MNIST's format), gzipped or raw, as a uint8 array ``(N, ...)``."""
+    raw = Path(path).read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as e:
+            raise DataError(f"{path}: corrupt gzip ({e})") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise DataError(f"{path}: not an IDX file of unsigned bytes")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    if len(raw) != header + int(np.prod(dims)):
+        raise DataError(f"{path}: size does not match its declared shape {dims}")
+    return np.frombuffer(raw, np.uint8, offset=header).reshape(dims)
+
+
+# ----------------------------------------------------------------------------- degradation choice
+
+
+def make_degrader(presets: Sequence[str] | str | None = None, *, mix: dg.MixConfig | None = None) -> Degrader:
+    """A function ``(x, rng) -> y``: one of ``presets`` chosen at random per image, or the
+    flagship's random mix when ``presets`` is ``None`` or ``"mix"``."""
+    if presets is None or presets == "mix" or list(presets) == ["mix"]:
+        config = mix or dg.MixConfig()
+        return lambda x, rng: dg.random_mix(x, rng, config)
+    names = [presets] if isinstance(presets, str) else list(presets)
+    for name in names:
+        if name not in dg.PRESETS:
+            raise ValueError(f"unknown preset {name!r}; choose from {', '.join(dg.PRESETS)} or 'mix'")
+    return lambda x, rng: dg.apply_preset(x, names[int(rng.integers(len(names)))], rng=rng)
+
+
+# ----------------------------------------------------------------------------- datasets
+
+
+def _augment(arrays: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+    k, flip = int(rng.integers(4)), bool(rng.integers(2))
+    out = []
+    for a in arrays:
+        a = np.rot90(a, k)
+        out.append(a[:, ::-1] if flip else a)
+    return out
+
+
+def _crop_box(shape: tuple[int, ...], patch: int, rng: np.random.Generator) -> tuple[int, int]:
+    h, w = shape[:2]
+    if h < patch or w < patch:
+        raise DataError(f"an image of {w}x{h} is smaller than the patch size {patch}")
+    return int(rng.integers(h - patch + 1)), int(rng.integers(w - patch + 1))
+
+
+def _chw(a: np.ndarray):
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1), dtype=np.float32))
+
+
+class SyntheticPairs:
+    """Random patches of clean images, degraded on the fly: ``(input, target)`` tensors
+    ``(3, patch, patch)`` in [0, 1] (the input may leave [0, 1] for unclipped noise).
+
+    ``length`` is virtual: index ``i`` picks an image, crop, flip, rotation and degradation
+    from ``default_rng([seed, i])``.
+    """
+
+    def __init__(
+        self,
+        images: Sequence[np.ndarray],
+        degrader: Degrader,
+        *,
+        patch_size: int = 96,
+        seed: int = 0,
+        length: int = 10**9,
+        augment: bool = True,
+    ) -> None:
+        if not images:
+            raise DataError("no training images")
+        self.images, self.degrader, self.patch, self.seed = list(images), degrader, patch_size, seed
+        self.length, self.augment = length, augment
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, i: int):
+        rng = np.random.default_rng([self.seed, int(i)])
+        img = self.images[int(rng.integers(len(self.images)))]
+        y, x = _crop_box(img.shape, self.patch, rng)
+        clean = img[y : y + self.patch, x : x + self.patch]
+        if self.augment:
+            (clean,) = _augment([clean], rng)
+        clean = clean.astype(np.float32) / 255.0
+        return _chw(self.degrader(clean, rng)), _chw(clean)
+
+
+class PairedPatches:
+    """Aligned random patches of ``(low, high)`` uint8 image pairs, as tensors ``(3, P, P)``."""
+
+    def __init__(
+        self,
+        pairs: Sequence[tuple[np.ndarray, np.ndarray]],
+        *,
+        patch_size: int = 96,
+        seed: int = 0,
+        length: int = 10**9,
+    ) -> None:
+        if not pairs:
+            raise DataError("no training pairs")
+        self.pairs, self.patch, self.seed, self.length = list(pairs), patch_size, seed, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, i: int):
+        rng = np.random.default_rng([self.seed, int(i)])
+        low, high = self.pairs[int(rng.integers(len(self.pairs)))]
+        y, x = _crop_box(low.shape, self.patch, rng)
+        crops = [a[y : y + self.patch, x : x + self.patch] for a in (low, high)]
+        low, high = _augment(crops, rng)
+        return _chw(low.astype(np.float32) / 255.0), _chw(high.astype(np.float32) / 255.0)
+
+
+class FlatDigits:
+    """MNIST digits as flat ``(784,)`` float vectors: ``(noisy, clean)``, noise from ``degrader``."""
+
+    def __init__(self, digits: np.ndarray, degrader: Degrader, *, seed: int = 0, length: int | None = None) -> None:
+        self.digits = digits.reshape(len(digits), -1).astype(np.float32) / 255.0
+        self.degrader, self.seed = degrader, seed
+        self.length = length or 10**9
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, i: int):
+        import torch
+
+        rng = np.random.default_rng([self.seed, int(i)])
+        clean = self.digits[int(rng.integers(len(self.digits)))]
+        return torch.from_numpy(np.asarray(self.degrader(clean, rng), np.float32)), torch.from_numpy(clean)

@@ -1,0 +1,298 @@
+"""Synthetic degradations: noise and darkening, seeded, on NumPy images and torch batches.
+
+Every function takes a clean image ``x`` with values in [0, 1] and returns a new, degraded
+array of the same shape and dtype; the input is never modified.
+
+* NumPy images are float32 ``(H, W, C)`` or ``(H, W)``; randomness comes from ``rng``: a seed
+  (int) or a ``numpy.random.Generator``.
+* torch tensors are float ``(N, C, H, W)`` (or ``(C, H, W)``); randomness comes from ``rng``: a
+  seed (int) or a ``torch.Generator`` on the tensor's device.
+
+The same seed gives the same pixels.  One implementation serves both backends: the arithmetic
+uses operators that NumPy arrays and torch tensors share, and the few random draws go through
+:class:`_Backend`.
+
+Example:
+    >>> import numpy as np
+    >>> x = np.full((8, 8, 3), 0.5, np.float32)
+    >>> y = apply_preset(x, "gauss25", rng=0)
+    >>> y.shape, y.dtype
+    ((8, 8, 3), dtype('float32'))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+Array = Any  # numpy.ndarray or torch.Tensor
+Rng = Any  # int, numpy.random.Generator or torch.Generator
+
+
+def _is_torch(x: Array) -> bool:
+    return type(x).__module__.startswith("torch")
+
+
+class _Backend:
+    """The random draws and the few non-operator functions, for NumPy or torch."""
+
+    def __init__(self, x: Array, rng: Rng) -> None:
+        self.torch = _is_torch(x)
+        self.x = x
+        if self.torch:
+            import torch
+
+            if isinstance(rng, torch.Generator):
+                self.gen = rng
+            else:
+                self.gen = torch.Generator(device=x.device)
+                self.gen.manual_seed(int(np.random.default_rng(rng).integers(2**62)))
+        else:
+            self.gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+    def normal(self, shape: Sequence[int] | None = None) -> Array:
+        shape = tuple(self.x.shape) if shape is None else tuple(shape)
+        if self.torch:
+            import torch
+
+            return torch.randn(shape, generator=self.gen, device=self.x.device, dtype=self.x.dtype)
+        return self.gen.standard_normal(shape, dtype=np.float32)
+
+    def uniform(self, shape: Sequence[int]) -> Array:
+        if self.torch:
+            import torch
+
+            return torch.rand(tuple(shape), generator=self.gen, device=self.x.device, dtype=self.x.dtype)
+        return self.gen.random(tuple(shape), dtype=np.float32)
+
+    def poisson(self, lam: Array) -> Array:
+        if self.torch:
+            import torch
+
+            return torch.poisson(lam.clamp_min(0), generator=self.gen)
+        return self.gen.poisson(np.maximum(lam, 0)).astype(np.float32)
+
+    def clip(self, x: Array, lo: float = 0.0, hi: float = 1.0) -> Array:
+        return x.clamp(lo, hi) if self.torch else np.clip(x, lo, hi).astype(np.float32)
+
+    def where(self, cond: Array, a: Array, b: Array) -> Array:
+        if self.torch:
+            import torch
+
+            return torch.where(cond, a, b)
+        return np.where(cond, a, b).astype(np.float32)
+
+    def pixel_shape(self) -> tuple[int, ...]:
+        """Shape of a per-pixel mask that broadcasts over channels."""
+        s = tuple(self.x.shape)
+        if self.torch:
+            return s[:-3] + (1,) + s[-2:] if len(s) >= 3 else s
+        return s[:2] + (1,) if len(s) == 3 else s
+
+
+def _check(x: Array) -> Array:
+    if not _is_torch(x):
+        x = np.asarray(x, dtype=np.float32)
+    return x
+
+
+# ----------------------------------------------------------------------------- noise
+
+
+def gaussian(x: Array, sigma: float, *, clip: bool = False, rng: Rng = None) -> Array:
+    """Additive white Gaussian noise: ``x + N(0, sigma^2)``, ``sigma`` on the [0, 1] scale.
+
+    With ``clip=False`` (the published tables' protocol) values may leave [0, 1].
+    """
+    x = _check(x)
+    b = _Backend(x, rng)
+    y = x + b.normal() * float(sigma)
+    return b.clip(y) if clip else y
+
+
+def salt_pepper(x: Array, density: float, *, salt_ratio: float = 0.5, rng: Rng = None) -> Array:
+    """Impulse noise: each pixel location, with probability ``density``, has all channels set
+    to 1 (a ``salt_ratio`` share of the hits) or 0 (the rest)."""
+    x = _check(x)
+    b = _Backend(x, rng)
+    u = b.uniform(b.pixel_shape())
+    salt = u < density * salt_ratio
+    pepper = (u >= density * salt_ratio) & (u < density)
+    y = b.where(salt, x * 0 + 1, x)
+    return b.where(pepper, x * 0, y)
+
+
+def poisson(x: Array, peak: float, *, rng: Rng = None) -> Array:
+    """Shot noise: ``Poisson(peak * x) / peak``; a lower ``peak`` is noisier."""
+    x = _check(x)
+    b = _Backend(x, rng)
+    return b.poisson(x * float(peak)) / float(peak)
+
+
+def speckle(x: Array, sigma: float, *, rng: Rng = None) -> Array:
+    """Multiplicative noise: ``clip(x + x * N(0, sigma^2), 0, 1)``."""
+    x = _check(x)
+    b = _Backend(x, rng)
+    return b.clip(x + x * b.normal() * float(sigma))
+
+
+def darken(x: Array, factor: float, *, gamma: float = 1.0) -> Array:
+    """Deterministic darkening: ``factor * x ** gamma`` (``factor`` in (0, 1], ``gamma`` >= 1
+    crushes the shadows further)."""
+    x = _check(x)
+    base = x if gamma == 1.0 else (x.clamp_min(0) if _is_torch(x) else np.maximum(x, 0)) ** gamma
+    return base * float(factor)
+
+
+def srgb_to_linear(x: Array) -> Array:
+    """IEC 61966-2-1 sRGB decoding; input and output in [0, 1]."""
+    x = _check(x)
+    if _is_torch(x):
+        import torch
+
+        x = x.clamp(0, 1)
+        return torch.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+    x = np.clip(x, 0, 1)
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def linear_to_srgb(x: Array) -> Array:
+    """IEC 61966-2-1 sRGB encoding; input and output in [0, 1]."""
+    x = _check(x)
+    if _is_torch(x):
+        import torch
+
+        x = x.clamp(0, 1)
+        return torch.where(x <= 0.0031308, x * 12.92, 1.055 * x.clamp_min(1e-12) ** (1 / 2.4) - 0.055)
+    x = np.clip(x, 0, 1)
+    return np.where(x <= 0.0031308, x * 12.92, 1.055 * np.maximum(x, 1e-12) ** (1 / 2.4) - 0.055).astype(np.float32)
+
+
+def lowlight(
+    x: Array,
+    *,
+    exposure: float = 0.05,
+    photons: float = 2000.0,
+    read_noise: float = 0.0005,
+    rng: Rng = None,
+) -> Array:
+    """A short exposure as a camera would see it: to linear light, scale by ``exposure``, add
+    Poisson shot noise (``photons`` at full scale) and Gaussian read noise, back to sRGB."""
+    x = _check(x)
+    b = _Backend(x, rng)
+    e = srgb_to_linear(x) * float(exposure)
+    n = b.poisson(e * float(photons)) / float(photons) + b.normal() * float(read_noise)
+    return linear_to_srgb(b.clip(n))
+
+
+def compose(*steps: Callable[[Array, Rng], Array]) -> Callable[[Array, Rng], Array]:
+    """Chain degradations ``step(x, rng) -> y``; one generator feeds them all in order."""
+
+    def run(x: Array, rng: Rng = None) -> Array:
+        b = _Backend(_check(x), rng)
+        for step in steps:
+            x = step(x, b.gen)
+        return x
+
+    return run
+
+
+# ----------------------------------------------------------------------------- presets
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named, fixed degradation used for training pairs and for benchmarks."""
+
+    name: str
+    description: str
+    fn: Callable[[Array, Rng], Array]
+
+
+def _p(name: str, description: str, fn: Callable[[Array, Rng], Array]) -> tuple[str, Preset]:
+    return name, Preset(name, description, fn)
+
+
+PRESETS: dict[str, Preset] = dict(
+    [
+        _p("identity", "y = x (a clean, well-exposed input)", lambda x, rng: _check(x) * 1),
+        _p("gauss15", "x + N(0, (15/255)^2), unclipped", lambda x, rng: gaussian(x, 15 / 255, rng=rng)),
+        _p("gauss25", "x + N(0, (25/255)^2), unclipped", lambda x, rng: gaussian(x, 25 / 255, rng=rng)),
+        _p("gauss50", "x + N(0, (50/255)^2), unclipped", lambda x, rng: gaussian(x, 50 / 255, rng=rng)),
+        _p("sp05", "salt-and-pepper, 5% of pixels", lambda x, rng: salt_pepper(x, 0.05, rng=rng)),
+        _p("sp20", "salt-and-pepper, 20% of pixels", lambda x, rng: salt_pepper(x, 0.20, rng=rng)),
+        _p("poisson30", "Poisson(30 x) / 30", lambda x, rng: poisson(x, 30, rng=rng)),
+        _p("speckle10", "clip(x + x N(0, 0.1^2), 0, 1)", lambda x, rng: speckle(x, 0.1, rng=rng)),
+        _p("dark-sp", "salt-and-pepper 5% on 0.35 x", lambda x, rng: salt_pepper(darken(x, 0.35), 0.05, rng=rng)),
+        _p(
+            "dark-gauss",
+            "clip(0.35 x + N(0, (10/255)^2), 0, 1)",
+            lambda x, rng: gaussian(darken(x, 0.35), 10 / 255, clip=True, rng=rng),
+        ),
+        _p("lowlight", "sRGB->linear, x0.05, Poisson(2000)+N(0,0.0005^2), ->sRGB", lambda x, rng: lowlight(x, rng=rng)),
+        _p("mnist", "clip(x + 0.2 N(0, 1), 0, 1)", lambda x, rng: gaussian(x, 0.2, clip=True, rng=rng)),
+    ]
+)
+
+
+def apply_preset(x: Array, name: str, *, rng: Rng = None) -> Array:
+    """Degrade ``x`` with the named preset (see :data:`PRESETS`)."""
+    try:
+        preset = PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}") from None
+    return preset.fn(_check(x), rng)
+
+
+# ----------------------------------------------------------------------------- random mix
+
+
+@dataclass(frozen=True)
+class MixConfig:
+    """The blind random mix the flagship trains on: an exposure change, then one noise type.
+
+    Probabilities and ranges are per image; ``p_clean`` images stay untouched so the model
+    learns to leave a good photo alone.
+    """
+
+    p_clean: float = 0.1
+    p_dark: float = 0.55
+    p_lowlight: float = 0.2
+    dark_factor: tuple[float, float] = (0.08, 0.9)
+    dark_gamma: tuple[float, float] = (1.0, 1.8)
+    lowlight_exposure: tuple[float, float] = (0.02, 0.3)
+    lowlight_photons: tuple[float, float] = (300.0, 5000.0)
+    gauss_sigma: tuple[float, float] = (0.0, 50 / 255)
+    poisson_peak: tuple[float, float] = (10.0, 200.0)
+    speckle_sigma: tuple[float, float] = (0.0, 0.25)
+    sp_density: tuple[float, float] = (0.0, 0.2)
+    noise_weights: tuple[float, float, float, float, float] = (0.45, 0.15, 0.1, 0.15, 0.15)
+    """Chances of gaussian, poisson, speckle, salt-and-pepper, none."""
+
+
+def random_mix(x: np.ndarray, rng: Rng = None, config: MixConfig = MixConfig()) -> np.ndarray:
+    """Degrade one NumPy image ``(H, W, C)`` in [0, 1] with a random draw from ``config``."""
+    x = _check(x)
+    g = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    if g.random() < config.p_clean:
+        return x.copy()
+    if g.random() < config.p_lowlight:
+        exposure = float(np.exp(g.uniform(*np.log(config.lowlight_exposure))))
+        photons = float(np.exp(g.uniform(*np.log(config.lowlight_photons))))
+        return lowlight(x, exposure=exposure, photons=photons, read_noise=g.uniform(0, 0.002), rng=g)
+    y = x
+    if g.random() < config.p_dark:
+        y = darken(y, g.uniform(*config.dark_factor), gamma=g.uniform(*config.dark_gamma))
+    kind = g.choice(5, p=np.asarray(config.noise_weights) / sum(config.noise_weights))
+    if kind == 0:
+        return gaussian(y, g.uniform(*config.gauss_sigma), clip=g.random() < 0.5, rng=g)
+    if kind == 1:
+        return poisson(y, float(np.exp(g.uniform(*np.log(config.poisson_peak)))), rng=g)
+    if kind == 2:
+        return speckle(y, g.uniform(*config.speckle_sigma), rng=g)
+    if kind == 3:
+        return salt_pepper(y, g.uniform(*config.sp_density), rng=g)
+    return np.asarray(y, np.float32).copy()

@@ -1,0 +1,233 @@
+"""Inference on photos of any size: padding, tiles blended without seams, ROI, ONNX Runtime.
+
+:func:`enhance` takes and returns float32 RGB ``(H, W, 3)`` in [0, 1].  Large images are cut
+into tiles whose origins sit on the model's downsampling grid; each tile sees ``overlap``
+pixels of real context on every side, and neighbouring tiles are blended with linear ramps over
+that context, so tiled and whole-image results agree to well under 1/255.  Memory is bounded by
+the tile size, not the photo size.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DEFAULT_MODEL = "lumen"
+Runner = Callable[[np.ndarray], np.ndarray]
+"""``(1, 3, h, w)`` float32 with h, w multiples of the model's grid -> same shape."""
+
+
+@dataclass
+class Enhancer:
+    """A loaded model ready for inference: a runner plus the grid its inputs must fit."""
+
+    name: str
+    run: Runner
+    multiple: int
+    card: dict
+
+    def __call__(self, image: np.ndarray, **kwargs: Any) -> np.ndarray:
+        return enhance(image, self, **kwargs)
+
+
+def _torch_runner(model) -> Runner:
+    import torch
+
+    def run(x: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return model(torch.from_numpy(x)).numpy()
+
+    return run
+
+
+@functools.lru_cache(maxsize=4)
+def load_enhancer(name_or_path: str = DEFAULT_MODEL, backend: str = "torch") -> Enhancer:
+    """Load a shipped model name, a ``.safetensors`` file or a run folder (``backend="torch"``),
+    or an exported ``.onnx`` file / a model to export on the fly (``backend="onnx"``)."""
+    from .models import get_spec
+
+    if backend == "onnx":
+        from .onnx_backend import onnx_enhancer
+
+        return onnx_enhancer(str(name_or_path))
+    if backend != "torch":
+        raise ValueError(f"unknown backend {backend!r}; choose torch or onnx")
+    from .checkpoint import load_model
+
+    model, card = load_model(name_or_path)
+    spec = get_spec(card["arch"])
+    if spec.kind != "image":
+        raise ValueError(f"{name_or_path}: {card['arch']} works on {spec.kind} inputs, not photos")
+    return Enhancer(str(name_or_path), _torch_runner(model), max(1, spec.multiple), card)
+
+
+def _as_enhancer(model: str | os.PathLike | Enhancer | Any, backend: str) -> Enhancer:
+    if isinstance(model, Enhancer):
+        return model
+    if hasattr(model, "forward"):  # a torch module
+        from .models.registry import _REGISTRY
+
+        multiple = next((s.multiple for s in _REGISTRY.values() if isinstance(model, s.constructor)), 16)
+        return Enhancer(type(model).__name__, _torch_runner(model.eval()), max(1, multiple), {})
+    return load_enhancer(str(model), backend)
+
+
+def _run_padded(enh: Enhancer, x: np.ndarray) -> np.ndarray:
+    """Run on ``(H, W, 3)``: reflect-pad to the grid, run, crop, return ``(H, W, 3)``."""
+    h, w = x.shape[:2]
+    m = enh.multiple
+    ph, pw = (-h) % m, (-w) % m
+    if ph or pw:
+        mode = "reflect" if ph < h and pw < w else "edge"
+        x = np.pad(x, ((0, ph), (0, pw), (0, 0)), mode=mode)
+    out = enh.run(np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32))
+    return out[0].transpose(1, 2, 0)[:h, :w]
+
+
+def _ramp(n: int, lo_fade: int, hi_fade: int) -> np.ndarray:
+    """Weights along one axis of a window: rising over ``lo_fade``, falling over ``hi_fade``."""
+    w = np.ones(n, np.float32)
+    if lo_fade:
+        w[:lo_fade] = (np.arange(lo_fade, dtype=np.float32) + 0.5) / lo_fade
+    if hi_fade:
+        w[n - hi_fade :] = np.minimum(w[n - hi_fade :], (np.arange(hi_fade, 0, -1, dtype=np.float32) - 0.5) / hi_fade)
+    return w
+
+
+def _windows(size: int, tile: int, overlap: int) -> list[tuple[int, int, int, int]]:
+    """``(start, stop, fade_lo, fade_hi)`` of each window along one axis: cores of ``tile``
+    pixels, each widened by ``overlap`` of context where the image allows."""
+    out = []
+    for core in range(0, size, tile):
+        start, stop = max(0, core - overlap), min(size, core + tile + overlap)
+        out.append((start, stop, core - start, stop - min(size, core + tile)))
+    return out
+
+
+def run_tiled(
+    enh: Enhancer,
+    x: np.ndarray,
+    *,
+    tile: int = 1024,
+    overlap: int = 64,
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """Enhance ``(H, W, 3)`` tile by tile (see the module docstring); ``tile`` and ``overlap``
+    are rounded up to the model's grid.  ``progress(done, total)`` is called after each tile."""
+    h, w = x.shape[:2]
+    m = enh.multiple
+    tile = max(m, -(-tile // m) * m)
+    overlap = -(-overlap // m) * m
+    if h <= tile + overlap and w <= tile + overlap:
+        out = _run_padded(enh, x)
+        if progress:
+            progress(1, 1)
+        return out
+    acc = np.zeros((h, w, 3), np.float32)
+    weight = np.zeros((h, w, 1), np.float32)
+    rows, cols = _windows(h, tile, overlap), _windows(w, tile, overlap)
+    total, done = len(rows) * len(cols), 0
+    for y0, y1, fy0, fy1 in rows:
+        wy = _ramp(y1 - y0, fy0, fy1)
+        for x0, x1, fx0, fx1 in cols:
+            out = _run_padded(enh, x[y0:y1, x0:x1])
+            wgt = (wy[:, None] * _ramp(x1 - x0, fx0, fx1)[None, :])[:, :, None]
+            acc[y0:y1, x0:x1] += out * wgt
+            weight[y0:y1, x0:x1] += wgt
+            done += 1
+            if progress:
+                progress(done, total)
+    return acc / weight
+
+
+def parse_roi(text: str) -> tuple[int, int, int, int]:
+    """``"X,Y,W,H"`` -> a tuple of four non-negative ints (W and H positive)."""
+    try:
+        x, y, w, h = (int(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(f"ROI {text!r} must be four integers X,Y,W,H") from None
+    if x < 0 or y < 0 or w <= 0 or h <= 0:
+        raise ValueError(f"ROI {text!r}: X and Y must be >= 0, W and H > 0")
+    return x, y, w, h
+
+
+def _feather_mask(h: int, w: int, feather: int) -> np.ndarray:
+    """``(h, w, 1)``: 1 inside, falling linearly to near 0 over ``feather`` pixels at the edge."""
+    f = min(feather, h // 2, w // 2)
+    return (_ramp(h, f, f)[:, None] * _ramp(w, f, f)[None, :])[:, :, None]
+
+
+def enhance(
+    image: np.ndarray,
+    model: str | os.PathLike | Enhancer | Any = DEFAULT_MODEL,
+    *,
+    roi: tuple[int, int, int, int] | None = None,
+    feather: int = 16,
+    tile: int = 1024,
+    overlap: int = 64,
+    backend: str = "torch",
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """Enhance a photo: float32 RGB ``(H, W, 3)`` in [0, 1] -> the same shape, in [0, 1].
+
+    ``model``: a shipped name, a weights path, an :class:`Enhancer` or a torch module.
+    ``roi=(x, y, w, h)`` enhances only that rectangle (clipped to the image) and blends it in
+    with a ``feather``-pixel edge; every pixel outside the rectangle is returned unchanged.
+    The input array is never modified.
+
+    >>> import numpy as np, torch
+    >>> out = enhance(np.zeros((40, 30, 3), np.float32), torch.nn.Identity())
+    >>> out.shape
+    (40, 30, 3)
+    """
+    image = np.asarray(image, np.float32)
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"expected an (H, W, 3) image, got shape {image.shape}")
+    enh = _as_enhancer(model, backend)
+    if roi is None:
+        return np.clip(run_tiled(enh, image, tile=tile, overlap=overlap, progress=progress), 0, 1)
+    h, w = image.shape[:2]
+    x, y, rw, rh = roi
+    x1, y1 = min(w, x + rw), min(h, y + rh)
+    if x >= w or y >= h or x1 <= x or y1 <= y:
+        raise ValueError(f"ROI {roi} lies outside the {w}x{h} image")
+    m = enh.multiple
+    cy0, cx0 = max(0, (y - overlap) // m * m), max(0, (x - overlap) // m * m)
+    cy1, cx1 = min(h, y1 + overlap), min(w, x1 + overlap)
+    context = run_tiled(enh, image[cy0:cy1, cx0:cx1], tile=tile, overlap=overlap, progress=progress)
+    region = np.clip(context[y - cy0 : y1 - cy0, x - cx0 : x1 - cx0], 0, 1)
+    mask = _feather_mask(y1 - y, x1 - x, feather)
+    out = image.copy()
+    out[y:y1, x:x1] = region * mask + image[y:y1, x:x1] * (1 - mask)
+    return out
+
+
+def enhance_file(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    model: str | os.PathLike | Enhancer = DEFAULT_MODEL,
+    *,
+    max_pixels: int | None = None,
+    **kwargs: Any,
+) -> Path:
+    """Read ``src``, enhance it, write ``dst`` atomically with EXIF, ICC and bit depth kept.
+
+    Refuses to write over ``src``.  ``kwargs`` go to :func:`enhance`.
+    """
+    from .io import DEFAULT_MAX_PIXELS, read_image_with_info, write_image
+
+    src, dst = Path(src), Path(dst)
+    if dst.resolve() == src.resolve():
+        raise ValueError(f"{dst}: refusing to overwrite the original; choose another output folder")
+    image, info = read_image_with_info(src, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+    out = enhance(image, model, **kwargs)
+    depth = 16 if info.bit_depth == 16 and dst.suffix.lower() in (".png", ".tif", ".tiff") else 8
+    return write_image(dst, out, bit_depth=depth, exif=info.exif, icc_profile=info.icc_profile)

@@ -1,0 +1,247 @@
+"""Benchmark harness: a set x a preset x methods -> per-image scores, JSON, Markdown, a figure.
+
+Every method sees the very same degraded inputs: each clean image is degraded once, with
+``default_rng([seed, index])``, before any method runs.  A *method* is a classical baseline
+(:data:`darkroom.baselines.BASELINES`) or a model (shipped name, weights path or ``.onnx``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import metrics as mt
+
+
+@dataclass
+class Sample:
+    """One evaluation item: its name, the degraded input and the reference (``None`` if unpaired)."""
+
+    name: str
+    inp: np.ndarray
+    ref: np.ndarray | None
+
+
+def reference_samples(clean_dir: str, preset: str, *, seed: int = 0, limit: int | None = None) -> list[Sample]:
+    """Clean images under ``clean_dir``, each degraded once with ``preset``."""
+    from .degrade import apply_preset
+    from .io import find_images, read_image
+
+    paths = find_images(clean_dir)[:limit]
+    if not paths:
+        raise ValueError(f"{clean_dir}: no images found")
+    out = []
+    for i, p in enumerate(paths):
+        clean = read_image(p)
+        out.append(Sample(p.stem, apply_preset(clean, preset, rng=np.random.default_rng([seed, i])), clean))
+    return out
+
+
+def paired_samples(low_dir: str, high_dir: str, *, limit: int | None = None) -> list[Sample]:
+    """Real pairs matched by file stem."""
+    from .data import pair_folders
+    from .io import read_image
+
+    pairing = pair_folders(low_dir, high_dir)
+    return [Sample(lo.stem, read_image(lo), read_image(hi)) for lo, hi in pairing.pairs[:limit]]
+
+
+def unpaired_samples(folder: str, *, limit: int | None = None) -> list[Sample]:
+    """Images without references (no-reference scores only)."""
+    from .io import find_images, read_image
+
+    return [
+        Sample(str(p.relative_to(folder).with_suffix("")), read_image(p), None) for p in find_images(folder)[:limit]
+    ]
+
+
+def mnist_samples(idx_path: str, *, seed: int = 0, split: int = 8000, limit: int | None = None) -> list[Sample]:
+    """The held-out digits (index >= ``split``) as ``(28, 28, 1)`` images with the ``mnist`` preset."""
+    from .data import read_idx
+    from .degrade import apply_preset
+
+    digits = read_idx(idx_path)[split:][:limit].astype(np.float32) / 255.0
+    return [
+        Sample(
+            f"digit{split + i}",
+            apply_preset(d[:, :, None], "mnist", rng=np.random.default_rng([seed, i])),
+            d[:, :, None],
+        )
+        for i, d in enumerate(digits)
+    ]
+
+
+def resolve_method(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """A baseline by name, else a model (shipped name, weights path, or ``.onnx``)."""
+    from .baselines import BASELINES
+
+    if name in BASELINES:
+        return BASELINES[name]
+    from .checkpoint import load_model
+    from .models import get_spec
+
+    if name.endswith(".onnx"):
+        from .enhance import enhance, load_enhancer
+
+        enh = load_enhancer(name, "onnx")
+        return lambda x: enhance(x, enh)
+    model, card = load_model(name)
+    if get_spec(card["arch"]).kind == "flat":
+        import torch
+
+        def run_flat(x: np.ndarray) -> np.ndarray:
+            with torch.inference_mode():
+                return model(torch.from_numpy(x.reshape(1, -1).astype(np.float32))).numpy().reshape(x.shape)
+
+        return run_flat
+    from .enhance import Enhancer, _torch_runner, enhance
+
+    enh = Enhancer(name, _torch_runner(model), max(1, get_spec(card["arch"]).multiple), card)
+    return lambda x: enhance(x, enh)
+
+
+def _mean(values: list[float | None]) -> float | None:
+    vals = [v for v in values if v is not None and math.isfinite(v)]
+    return float(np.mean(vals)) if vals else None
+
+
+def evaluate(
+    samples: list[Sample], methods: list[str], *, progress: bool = True, keep_outputs: int = 3
+) -> tuple[list[dict], dict[str, list[np.ndarray]]]:
+    """Run each method on every sample; returns per-method result dicts and the first
+    ``keep_outputs`` outputs of each method (for the figure)."""
+    results, kept = [], {}
+    for method in methods:
+        fn = resolve_method(method)
+        images, seconds, megapixels, outputs = [], 0.0, 0.0, []
+        items = samples
+        if progress:
+            from tqdm import tqdm
+
+            items = tqdm(samples, desc=method, unit="image", dynamic_ncols=True, leave=False)
+        for s in items:
+            t = time.perf_counter()
+            out = fn(s.inp)
+            seconds += time.perf_counter() - t
+            megapixels += s.inp.shape[0] * s.inp.shape[1] / 1e6
+            if s.ref is not None:
+                scores = mt.full_reference(out, s.ref, with_msssim=min(s.ref.shape[:2]) > 32)
+                images.append({"name": s.name, **{k: _round(v) for k, v in scores.items()}})
+            else:
+                images.append(
+                    {
+                        "name": s.name,
+                        "loe": _round(mt.loe(out, s.inp)),
+                        "brightness": _round(mt.brightness(out)),
+                        "niqe": _round(_niqe(out)),
+                    }
+                )
+            if len(outputs) < keep_outputs:
+                outputs.append(np.clip(out, 0, 1))
+        kept[method] = outputs
+        summary = {"method": method}
+        for key in ("psnr", "ssim", "msssim", "psnr_gtmean", "ssim_gtmean", "loe", "brightness", "niqe"):
+            if any(key in im for im in images):
+                summary[key] = _round(_mean([im.get(key) for im in images]))
+        summary["seconds_per_megapixel"] = _round(seconds / max(megapixels, 1e-9))
+        summary["images"] = images
+        results.append(summary)
+    return results, kept
+
+
+def _niqe(image: np.ndarray) -> float | None:
+    try:
+        from .niqe import niqe
+    except ImportError:
+        return None
+    return niqe(image)
+
+
+def _round(v: float | None, digits: int = 4) -> float | None:
+    return None if v is None or not math.isfinite(v) else round(float(v), digits)
+
+
+def to_markdown(report: dict) -> str:
+    """One table, methods as rows."""
+    keys = [
+        k
+        for k in (
+            "psnr",
+            "ssim",
+            "msssim",
+            "psnr_gtmean",
+            "ssim_gtmean",
+            "loe",
+            "brightness",
+            "niqe",
+            "seconds_per_megapixel",
+        )
+        if any(m.get(k) is not None for m in report["methods"])
+    ]
+    head = f"**{report['dataset']}**, preset `{report['preset']}`, {report['n']} images\n\n"
+    lines = ["| method | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    for m in report["methods"]:
+        cells = ["-" if m.get(k) is None else f"{m[k]:.4g}" if k != "psnr" else f"{m[k]:.2f}" for k in keys]
+        lines.append(f"| {m['method']} | " + " | ".join(cells) + " |")
+    return head + "\n".join(lines) + "\n"
+
+
+def write_figure(samples: list[Sample], report: dict, kept: dict[str, list[np.ndarray]], png: str) -> None:
+    """A grid: for a few images, the reference, the input and each method's output with PSNR."""
+    from .viz import comparison_grid
+
+    rows, captions = [], []
+    n = min(len(samples), min((len(v) for v in kept.values()), default=0))
+    for i in range(n):
+        s = samples[i]
+        row = (
+            ([s.ref] if s.ref is not None else [])
+            + [np.clip(s.inp, 0, 1)]
+            + [kept[m["method"]][i] for m in report["methods"]]
+        )
+        row = [np.repeat(r, 3, axis=2) if r.shape[2] == 1 else r for r in row]
+        cap = ([""] if s.ref is not None else []) + [""]
+        for m in report["methods"]:
+            v = m["images"][i].get("psnr")
+            cap.append(f"{v:.2f} dB" if v is not None else "")
+        rows.append(row)
+        captions.append(cap)
+    titles = (
+        (["reference"] if samples[0].ref is not None else []) + ["input"] + [m["method"] for m in report["methods"]]
+    )
+    comparison_grid(rows, png, column_titles=titles, captions=captions, tile_width=2.6)
+
+
+def main(a: argparse.Namespace) -> int:
+    """``darkroom evaluate``: see ``darkroom evaluate --help``."""
+    if a.pairs:
+        samples, preset, dataset = paired_samples(*a.pairs, limit=a.limit), "paired", Path(a.pairs[0]).parent.name
+    elif a.unpaired:
+        samples, preset, dataset = unpaired_samples(a.unpaired, limit=a.limit), "unpaired", Path(a.unpaired).name
+    elif a.mnist:
+        samples, preset, dataset = mnist_samples(a.mnist, seed=a.seed, limit=a.limit), "mnist", "mnist"
+    elif a.clean_dir:
+        samples = reference_samples(a.clean_dir, a.preset, seed=a.seed, limit=a.limit)
+        preset, dataset = a.preset, Path(a.clean_dir).name
+    else:
+        raise ValueError("give CLEAN_DIR, --pairs LOW HIGH, --unpaired DIR or --mnist IDX")
+    results, kept = evaluate(samples, a.method, progress=not a.quiet)
+    report = {"preset": preset, "dataset": a.dataset_name or dataset, "n": len(samples), "methods": results}
+    from .io import atomic_write_bytes
+
+    if a.json:
+        atomic_write_bytes(a.json, (json.dumps(report, indent=1) + "\n").encode())
+    markdown = to_markdown(report)
+    if a.markdown:
+        atomic_write_bytes(a.markdown, markdown.encode())
+    if a.figure:
+        write_figure(samples, report, kept, a.figure)
+    print(markdown)
+    return 0

@@ -1,0 +1,110 @@
+"""Image quality measures on float RGB ``(H, W, 3)`` arrays in [0, 1].
+
+Full-reference: PSNR (outputs clipped to [0, 1], data range 1), SSIM (scikit-image's Gaussian
+window, sigma 1.5, population covariance, channel-averaged), MS-SSIM (pytorch-msssim), and the
+GT-mean variants used in low-light papers (the output scaled so its mean matches the
+reference's before scoring: always reported beside the plain value, and labelled).
+No-reference: lightness-order error (LOE) against the input, mean brightness, and NIQE
+(:mod:`darkroom.niqe`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def _pair(output: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    output = np.clip(np.asarray(output, np.float64), 0, 1)
+    reference = np.asarray(reference, np.float64)
+    if output.shape != reference.shape:
+        raise ValueError(f"shapes differ: output {output.shape}, reference {reference.shape}")
+    return output, reference
+
+
+def psnr(output: np.ndarray, reference: np.ndarray) -> float:
+    """Peak signal-to-noise ratio in dB, data range 1; identical images give ``inf``."""
+    output, reference = _pair(output, reference)
+    mse = float(np.mean((output - reference) ** 2))
+    return math.inf if mse == 0 else 10 * math.log10(1.0 / mse)
+
+
+def ssim(output: np.ndarray, reference: np.ndarray) -> float:
+    """SSIM as scikit-image computes it with ``gaussian_weights=True, sigma=1.5,
+    use_sample_covariance=False, data_range=1`` (mean over channels for colour)."""
+    from skimage.metrics import structural_similarity
+
+    output, reference = _pair(output, reference)
+    return float(
+        structural_similarity(
+            output,
+            reference,
+            gaussian_weights=True,
+            sigma=1.5,
+            use_sample_covariance=False,
+            data_range=1.0,
+            channel_axis=2 if output.ndim == 3 else None,
+        )
+    )
+
+
+def ms_ssim(output: np.ndarray, reference: np.ndarray) -> float | None:
+    """MS-SSIM (5 scales where the image is large enough, fewer below); ``None`` for images
+    too small for even 2 scales."""
+    import torch
+
+    from .losses import ms_ssim as _ms_ssim
+    from .losses import msssim_weights
+
+    output, reference = _pair(output, reference)
+    if output.ndim == 2:
+        output, reference = output[:, :, None], reference[:, :, None]
+    if len(msssim_weights(*output.shape[:2])) < 2:
+        return None
+
+    def t(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))[None]).float()
+
+    return float(_ms_ssim(t(output), t(reference)))
+
+
+def gt_mean_scale(output: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``output`` scaled so its mean equals the reference's (the GT-mean protocol), clipped."""
+    output = np.clip(np.asarray(output, np.float64), 0, 1)
+    mean = output.mean()
+    return output if mean == 0 else np.clip(output * (np.asarray(reference).mean() / mean), 0, 1)
+
+
+def loe(output: np.ndarray, inp: np.ndarray, *, size: int = 50) -> float:
+    """Lightness-order error (Wang et al. 2013): how often the order of lightness between two
+    pixels flips from input to output, on a ``size``-pixel-wide downsampled grid (x 100 / N)."""
+    from skimage.transform import resize
+
+    def lightness(a: np.ndarray) -> np.ndarray:
+        a = np.asarray(a, np.float64)
+        a = a.max(axis=2) if a.ndim == 3 else a
+        h, w = a.shape
+        scale = size / min(h, w)
+        return resize(a, (max(1, round(h * scale)), max(1, round(w * scale))), anti_aliasing=True).ravel()
+
+    lo, li = lightness(output), lightness(inp)
+    flips = (lo[:, None] >= lo[None, :]) != (li[:, None] >= li[None, :])
+    return float(flips.sum() / lo.size)
+
+
+def brightness(image: np.ndarray) -> float:
+    """Mean of all pixel values, in [0, 1]."""
+    return float(np.mean(np.clip(image, 0, 1)))
+
+
+def full_reference(output: np.ndarray, reference: np.ndarray, *, with_msssim: bool = True) -> dict[str, float | None]:
+    """All full-reference scores of one output: psnr, ssim, msssim, psnr_gtmean, ssim_gtmean."""
+    scaled = gt_mean_scale(output, reference)
+    return {
+        "psnr": psnr(output, reference),
+        "ssim": ssim(output, reference),
+        "msssim": ms_ssim(output, reference) if with_msssim else None,
+        "psnr_gtmean": psnr(scaled, reference),
+        "ssim_gtmean": ssim(scaled, reference),
+    }

@@ -1,0 +1,118 @@
+"""Lumen: darkroom's flagship, a blind restorer for dark and noisy photos built for the CPU.
+
+Shape: a NAFNet-style U-Net that works at quarter resolution after a 4x pixel-unshuffle, with
+gated blocks and per-pixel channel normalisation, and a global residual ``out = x + r``.
+It has no global pooling, so its output at a pixel depends only on a bounded neighbourhood:
+tiled and whole-image inference agree, and an image's other regions cannot change how a
+region is brightened.
+
+Input and output: ``(N, 3, H, W)`` float in [0, 1]; any H and W (padded inside ``forward``).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .registry import register
+
+
+class LayerNorm2d(nn.Module):
+    """Layer norm over the channels of each pixel: ``(N, C, H, W)`` -> same shape."""
+
+    def __init__(self, channels: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(1, channels, 1, 1))
+        self.bias = nn.Parameter(torch.zeros(1, channels, 1, 1))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mu = x.mean(1, keepdim=True)
+        var = (x - mu).pow(2).mean(1, keepdim=True)
+        return (x - mu) * torch.rsqrt(var + self.eps) * self.weight + self.bias
+
+
+class SimpleGate(nn.Module):
+    """Split the channels in two halves and multiply them: ``(N, 2C, H, W)`` -> ``(N, C, H, W)``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b = x.chunk(2, dim=1)
+        return a * b
+
+
+class GatedBlock(nn.Module):
+    """A NAFNet block without global attention: a depthwise-conv gated mixer and a gated FFN,
+    each behind a zero-initialised residual scale so a fresh network starts as the identity."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.norm1 = LayerNorm2d(c)
+        self.expand = nn.Conv2d(c, 2 * c, 1)
+        self.dwconv = nn.Conv2d(2 * c, 2 * c, 3, padding=1, groups=2 * c)
+        self.project = nn.Conv2d(c, c, 1)
+        self.norm2 = LayerNorm2d(c)
+        self.ffn_in = nn.Conv2d(c, 2 * c, 1)
+        self.ffn_out = nn.Conv2d(c, c, 1)
+        self.gate = SimpleGate()
+        self.beta = nn.Parameter(torch.zeros(1, c, 1, 1))
+        self.gamma = nn.Parameter(torch.zeros(1, c, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.project(self.gate(self.dwconv(self.expand(self.norm1(x)))))
+        x = x + y * self.beta
+        y = self.ffn_out(self.gate(self.ffn_in(self.norm2(x))))
+        return x + y * self.gamma
+
+
+@register(
+    "lumen",
+    description="darkroom flagship: blind low-light + noise restorer, quarter-resolution gated U-Net",
+    multiple=16,
+    width=48,
+    enc_blocks=[2, 2],
+    mid_blocks=6,
+    dec_blocks=[1, 1],
+    unshuffle=4,
+)
+class Lumen(nn.Module):
+    """See the module docstring.  ``width`` channels at half resolution, doubling per level."""
+
+    def __init__(
+        self, width: int, enc_blocks: list[int], mid_blocks: int, dec_blocks: list[int], unshuffle: int = 2
+    ) -> None:
+        super().__init__()
+        self.unshuffle = unshuffle
+        self.intro = nn.Conv2d(3 * unshuffle**2, width, 3, padding=1)
+        self.encoders = nn.ModuleList()
+        self.downs = nn.ModuleList()
+        c = width
+        for n in enc_blocks:
+            self.encoders.append(nn.Sequential(*[GatedBlock(c) for _ in range(n)]))
+            self.downs.append(nn.Conv2d(c, 2 * c, 2, stride=2))
+            c *= 2
+        self.middle = nn.Sequential(*[GatedBlock(c) for _ in range(mid_blocks)])
+        self.ups = nn.ModuleList()
+        self.decoders = nn.ModuleList()
+        for n in dec_blocks:
+            self.ups.append(nn.Sequential(nn.Conv2d(c, 2 * c, 1, bias=False), nn.PixelShuffle(2)))
+            c //= 2
+            self.decoders.append(nn.Sequential(*[GatedBlock(c) for _ in range(n)]))
+        self.ending = nn.Conv2d(width, 3 * unshuffle**2, 3, padding=1)
+        self.multiple = unshuffle * 2 ** len(enc_blocks)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, _, h, w = x.shape
+        ph, pw = (-h) % self.multiple, (-w) % self.multiple
+        inp = F.pad(x, (0, pw, 0, ph), mode="reflect") if ph or pw else x
+        f = self.intro(F.pixel_unshuffle(inp, self.unshuffle))
+        skips = []
+        for enc, down in zip(self.encoders, self.downs):
+            f = enc(f)
+            skips.append(f)
+            f = down(f)
+        f = self.middle(f)
+        for up, dec, skip in zip(self.ups, self.decoders, reversed(skips)):
+            f = dec(up(f) + skip)
+        out = inp + F.pixel_shuffle(self.ending(f), self.unshuffle)
+        return out[:, :, :h, :w]

@@ -1,0 +1,75 @@
+"""Model registry: name -> constructor and default config (the timm pattern).
+
+A model is described by data: ``{"arch": name, "config": {...}}``.  :func:`create_model`
+builds it; :mod:`darkroom.checkpoint` pairs it with safetensors weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch.nn as nn
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the registry knows of one architecture.
+
+    ``kind`` says what the model takes: ``"image"`` (N,3,H,W) in [0,1] -> (N,3,H,W) in [0,1],
+    ``"flat"`` (N,784) -> (N,784) for the MNIST autoencoder.  ``multiple`` is the size the
+    input's height and width are padded to; ``0`` means a fixed input size.
+    """
+
+    name: str
+    constructor: Callable[..., nn.Module]
+    defaults: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+    kind: str = "image"
+    multiple: int = 1
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register(
+    name: str, *, description: str, kind: str = "image", multiple: int = 1, **defaults: Any
+) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    """Class decorator that adds an architecture to the registry under ``name``."""
+
+    def wrap(constructor: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        if name in _REGISTRY:
+            raise ValueError(f"model {name!r} registered twice")
+        _REGISTRY[name] = ModelSpec(name, constructor, dict(defaults), description, kind, multiple)
+        return constructor
+
+    return wrap
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The :class:`ModelSpec` of ``name``; a clear error lists the known names."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; known models: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def list_models() -> list[str]:
+    """Registered architecture names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def create_model(name: str, **config: Any) -> nn.Module:
+    """Build architecture ``name`` with its default config updated by ``config``."""
+    spec = get_spec(name)
+    unknown = set(config) - set(spec.defaults)
+    if unknown:
+        raise ValueError(f"model {name!r} has no option(s) {sorted(unknown)}; options: {sorted(spec.defaults)}")
+    return spec.constructor(**{**spec.defaults, **config})
+
+
+def full_config(name: str, **config: Any) -> dict[str, Any]:
+    """The complete config (defaults plus overrides) that rebuilds the same model."""
+    spec = get_spec(name)
+    return {**spec.defaults, **config}

@@ -1,0 +1,84 @@
+"""Export to ONNX (dynamic height and width) and run with ONNX Runtime on the CPU.
+
+The exported graph expects ``(1, 3, H, W)`` with H and W multiples of the model's grid (the
+engine pads before calling it), so no shape-dependent branch is baked into the graph.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+def export_onnx(name_or_path: str | os.PathLike, out: str | os.PathLike, *, opset: int = 17) -> Path:
+    """Export a shipped or trained model to ``out`` (written atomically); returns the path."""
+    import torch
+
+    from .checkpoint import load_model
+    from .io import atomic_write_bytes
+    from .models import get_spec
+
+    model, card = load_model(name_or_path)
+    spec = get_spec(card["arch"])
+    if spec.kind != "image":
+        raise ValueError(f"{name_or_path}: only image models export to ONNX")
+    side = max(1, spec.multiple) * 8
+    example = torch.rand(1, 3, side, side)
+    out = Path(out)
+    tmp = out.with_name(f".{out.name}.part")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(
+        model,
+        (example,),
+        str(tmp),
+        input_names=["image"],
+        output_names=["restored"],
+        dynamic_axes={"image": {2: "height", 3: "width"}, "restored": {2: "height", 3: "width"}},
+        opset_version=opset,
+        dynamo=False,
+    )
+    import onnx
+
+    proto = onnx.load(str(tmp))
+    meta = proto.metadata_props.add()
+    meta.key, meta.value = "darkroom_multiple", str(max(1, spec.multiple))
+    os.unlink(tmp)
+    atomic_write_bytes(out, proto.SerializeToString())
+    return out
+
+
+def onnx_session(path: str | os.PathLike):
+    """An ONNX Runtime CPU session whose memory arena is off, so memory follows the tile size."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.enable_cpu_mem_arena = False
+    opts.enable_mem_pattern = False
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def onnx_enhancer(name_or_path: str):
+    """An :class:`~darkroom.enhance.Enhancer` backed by ONNX Runtime.  A ``.onnx`` path is used
+    as is; a model name or weights path is exported once into a cache folder first."""
+    from .enhance import Enhancer
+
+    path = Path(name_or_path)
+    if path.suffix != ".onnx":
+        cache = Path(os.environ.get("DARKROOM_CACHE", Path.home() / ".cache" / "darkroom"))
+        target = cache / f"{path.stem if path.suffix else name_or_path}.onnx"
+        if not target.exists() or (path.exists() and path.stat().st_mtime > target.stat().st_mtime):
+            export_onnx(name_or_path, target)
+        path = target
+    session = onnx_session(path)
+    meta = session.get_modelmeta().custom_metadata_map
+    multiple = int(meta.get("darkroom_multiple", "16"))
+    name = session.get_inputs()[0].name
+
+    def run(x: np.ndarray) -> np.ndarray:
+        return session.run(None, {name: x})[0]
+
+    return Enhancer(str(name_or_path), run, multiple, {"onnx": str(path)})

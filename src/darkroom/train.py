@@ -1,0 +1,346 @@
+"""The training loop: one dataclass of settings, read top to bottom in one sitting.
+
+``darkroom train --config recipes/lumen.yaml --set iterations=2000`` runs :func:`train`.
+Checkpoints (safetensors + JSON) land in ``out/`` every ``ckpt_every`` steps, on Ctrl-C and on
+SIGTERM; rerunning the same command resumes where the last checkpoint left off, with the same
+samples and the same loss curve as an uninterrupted run.  Under ``torchrun`` each process
+trains on its own share of every batch and gradients are averaged (gloo on CPU, NCCL on GPU).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from . import checkpoint as ck
+from . import data as dt
+from .losses import get_loss
+from .models import create_model, full_config
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs; a recipe file sets these fields by name."""
+
+    model: str = "lumen"
+    model_config: dict[str, Any] = field(default_factory=dict)
+    data: str = ""
+    """A folder or ZIP of clean images, a paired root/``LOW:HIGH``, or an MNIST IDX file."""
+    data_kind: str = "images"
+    """``images`` (clean images degraded on the fly), ``paired``, ``mnist`` or ``unpaired``."""
+    presets: list[str] = field(default_factory=lambda: ["mix"])
+    resize: int | None = None
+    limit: int | None = None
+    val_data: str = ""
+    """Validation source (same kind as ``data``); empty: hold out the last ``val_split`` images."""
+    val_split: int = 0
+    val_count: int = 8
+    val_size: int = 192
+    mnist_split: int = 8000
+    patch_size: int = 96
+    batch_size: int = 16
+    loss: str = "l1"
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    warmup: int = 200
+    min_lr_ratio: float = 0.01
+    grad_clip: float = 1.0
+    iterations: int = 1000
+    log_every: int = 20
+    val_every: int = 250
+    ckpt_every: int = 250
+    out: str = "runs/train"
+    seed: int = 0
+    threads: int = 0
+    device: str = "auto"
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike | None, overrides: list[str] | None = None) -> TrainConfig:
+        """Read a YAML or TOML recipe, then apply ``key=value`` overrides (values parsed as YAML)."""
+        import yaml
+
+        values: dict[str, Any] = {}
+        if path:
+            text = Path(path).read_text()
+            try:
+                if str(path).endswith(".toml"):
+                    import tomllib
+
+                    values = tomllib.loads(text)
+                else:
+                    values = yaml.safe_load(text) or {}
+            except Exception as e:  # yaml and toml raise their own error types
+                raise ValueError(f"{path}: malformed config ({e})") from None
+            if not isinstance(values, dict):
+                raise ValueError(f"{path}: a config must be a mapping of settings")
+        for item in overrides or []:
+            key, sep, raw = item.partition("=")
+            if not sep:
+                raise ValueError(f"override {item!r} must look like key=value")
+            values[key.strip()] = yaml.safe_load(raw)
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"{path or 'overrides'}: unknown setting(s) {unknown}; known: {sorted(names)}")
+        if isinstance(values.get("presets"), str):
+            values["presets"] = [values["presets"]]
+        return cls(**values)
+
+
+# ----------------------------------------------------------------------------- pieces
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def lr_at(cfg: TrainConfig, step: int) -> float:
+    """Learning rate at ``step``: linear warm-up, then constant or cosine down to ``min_lr_ratio``."""
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    if cfg.schedule == "constant":
+        return cfg.lr
+    t = min(1.0, (step - cfg.warmup) / max(1, cfg.iterations - cfg.warmup))
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def build_datasets(cfg: TrainConfig) -> tuple[Any, list[tuple[torch.Tensor, torch.Tensor]]]:
+    """The training dataset and a fixed validation list of ``(input, target)`` batches of one."""
+    if cfg.data_kind == "mnist":
+        digits = dt.read_idx(cfg.data)
+        degrader = dt.make_degrader(cfg.presets)
+        train_set = dt.FlatDigits(digits[: cfg.mnist_split], degrader, seed=cfg.seed)
+        held_out = dt.FlatDigits(digits[cfg.mnist_split :], degrader, seed=cfg.seed + 10_000)
+        val = [tuple(t[None] for t in held_out[i]) for i in range(cfg.val_count)]
+        return train_set, val
+    if cfg.data_kind == "paired":
+        low, _, high = cfg.data.partition(":")
+        pairs = dt.load_pairs(dt.pair_folders(low, high or None), resize=cfg.resize)
+        val_pairs = pairs
+        if cfg.val_data:
+            vlow, _, vhigh = cfg.val_data.partition(":")
+            val_pairs = dt.load_pairs(dt.pair_folders(vlow, vhigh or None), resize=cfg.resize)
+        train_set = dt.PairedPatches(pairs[: cfg.limit], patch_size=cfg.patch_size, seed=cfg.seed)
+        val = [
+            tuple(_center(torch.from_numpy(a.astype(np.float32) / 255).permute(2, 0, 1)[None], cfg.val_size) for a in p)
+            for p in val_pairs[: cfg.val_count]
+        ]
+        return train_set, val
+    images = dt.load_images(cfg.data, resize=cfg.resize, limit=cfg.limit)
+    degrader = dt.make_degrader(None if cfg.data_kind == "unpaired" else cfg.presets)
+    if cfg.val_data:
+        val_images = dt.load_images(cfg.val_data, limit=cfg.val_count)
+    elif cfg.val_split:
+        images, val_images = images[: -cfg.val_split], images[-cfg.val_split :][: cfg.val_count]
+    else:
+        val_images = []
+    train_set = dt.SyntheticPairs(images, degrader, patch_size=cfg.patch_size, seed=cfg.seed)
+    val = []
+    for i, img in enumerate(val_images):
+        clean = _center(torch.from_numpy(img.astype(np.float32) / 255).permute(2, 0, 1)[None], cfg.val_size)
+        rng = np.random.default_rng([cfg.seed + 20_000, i])
+        noisy = degrader(clean[0].permute(1, 2, 0).numpy(), rng)
+        val.append((torch.from_numpy(np.ascontiguousarray(noisy)).permute(2, 0, 1)[None].float(), clean))
+    return train_set, val
+
+
+def _center(x: torch.Tensor, size: int) -> torch.Tensor:
+    h, w = x.shape[-2:]
+    s = min(size, h, w)
+    top, left = (h - s) // 2, (w - s) // 2
+    return x[..., top : top + s, left : left + s].contiguous()
+
+
+def batch_indices(step: int, batch_size: int, rank: int, world: int) -> range:
+    """Dataset indices of this process's share of batch ``step`` (disjoint across ranks)."""
+    per_rank = batch_size // world
+    start = step * batch_size + rank * per_rank
+    return range(start, start + per_rank)
+
+
+@torch.no_grad()
+def validate(model: nn.Module, val: list, loss_fn, device: torch.device) -> dict[str, float]:
+    """Mean validation loss and PSNR (outputs clipped to [0, 1])."""
+    model.eval()
+    losses, psnrs = [], []
+    for x, y in val:
+        out = model(x.to(device)).float().cpu()
+        losses.append(float(loss_fn(out, y)))
+        mse = float(((out.clamp(0, 1) - y) ** 2).mean())
+        psnrs.append(10 * math.log10(1 / max(mse, 1e-12)))
+    model.train()
+    return {"val_loss": float(np.mean(losses)), "val_psnr": float(np.mean(psnrs))}
+
+
+# ----------------------------------------------------------------------------- the loop
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced NaN or infinity; the last good checkpoint is kept."""
+
+
+def train(cfg: TrainConfig, *, progress: bool = True) -> Path:
+    """Train (or resume) the run in ``cfg.out``; returns the folder of the final checkpoint."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    device = _device(cfg.device)
+    if world > 1:
+        import torch.distributed as dist
+
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    if cfg.batch_size % world:
+        raise ValueError(f"batch_size {cfg.batch_size} must divide among {world} processes")
+    out = Path(cfg.out)
+    is_main = rank == 0
+
+    torch.manual_seed(cfg.seed)
+    arch_config = full_config(cfg.model, **cfg.model_config)
+    model = create_model(cfg.model, **arch_config).to(device)
+    loss_fn = get_loss(cfg.loss)
+    opt_cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[cfg.optimizer]
+    optimizer = opt_cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+    step, history = 0, {"best_val_psnr": None}
+    latest = ck.latest_checkpoint(out)
+    if latest is not None:
+        state = ck.load_training_checkpoint(latest, model, optimizer)
+        step, history = state["step"], state["progress"]
+        if is_main:
+            _truncate_log(out / "log.csv", step)
+            print(f"resuming {out} from step {step}")
+    elif is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
+
+    train_set, val = build_datasets(cfg)
+    net: nn.Module = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    )
+
+    def save() -> None:
+        if is_main:
+            ck.save_training_checkpoint(out, step, model, optimizer, cfg.model, arch_config, history)
+
+    stop = {"now": False}
+    previous_handler = signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True)) if is_main else None
+    log_path = out / "log.csv"
+    bar = None
+    if progress and is_main:
+        from tqdm import tqdm
+
+        bar = tqdm(total=cfg.iterations, initial=step, desc=f"train {cfg.model}", unit="step", dynamic_ncols=True)
+    running, t0 = [], time.time()
+    model.train()
+    try:
+        while step < cfg.iterations and not stop["now"]:
+            items = [train_set[i] for i in batch_indices(step, cfg.batch_size, rank, world)]
+            x = torch.stack([a for a, _ in items]).to(device)
+            y = torch.stack([b for _, b in items]).to(device)
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(cfg, step)
+            with autocast:
+                output = net(x)
+            loss = loss_fn(output.float(), y)
+            if not torch.isfinite(loss):
+                raise NonFiniteLossError(
+                    f"loss became {float(loss)} at step {step}; stopped, the last good checkpoint in {out} is kept "
+                    f"(lower lr={cfg.lr} or grad_clip={cfg.grad_clip})"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip:
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()
+            step += 1
+            running.append(loss.item())
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{np.mean(running[-20:]):.4f}", lr=f"{lr_at(cfg, step - 1):.2e}")
+            row: dict[str, Any] = {}
+            if step % cfg.log_every == 0 or step == cfg.iterations:
+                row = {"step": step, "loss": float(np.mean(running)), "lr": lr_at(cfg, step - 1)}
+                running = []
+            if val and (step % cfg.val_every == 0 or step == cfg.iterations):
+                row = {**row, "step": step, **validate(model, val, loss_fn, device)}
+                best = history.get("best_val_psnr")
+                if best is None or row["val_psnr"] > best:
+                    history["best_val_psnr"] = row["val_psnr"]
+            if row and is_main:
+                row["seconds"] = round(time.time() - t0, 1)
+                _append_log(log_path, row)
+            if step % cfg.ckpt_every == 0:
+                save()
+    except KeyboardInterrupt:
+        if is_main:
+            print(f"\ninterrupted at step {step}; saving a checkpoint to resume from")
+        save()
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
+    save()
+    if is_main:
+        _plot_log(log_path, out / "curves.png", title=f"{cfg.model} on {Path(cfg.data).name}")
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+        dist.destroy_process_group()
+    return out / f"step-{step:08d}"
+
+
+_LOG_FIELDS = ["step", "loss", "lr", "val_loss", "val_psnr", "seconds"]
+
+
+def _append_log(path: Path, row: dict[str, Any]) -> None:
+    new = not path.exists()
+    with path.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=_LOG_FIELDS)
+        if new:
+            writer.writeheader()
+        writer.writerow({k: row.get(k, "") for k in _LOG_FIELDS})
+
+
+def _truncate_log(path: Path, step: int) -> None:
+    """Drop log rows written after the checkpoint being resumed, so the log has no repeats."""
+    if path.exists():
+        with path.open(newline="") as f:
+            rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
+        path.unlink()
+        for r in rows:
+            _append_log(path, r)
+
+
+def _plot_log(log_path: Path, png: Path, title: str) -> None:
+    if log_path.exists():
+        from .viz import plot_training_log
+
+        plot_training_log(log_path, png, title=title)

@@ -1,0 +1,21 @@
+"""Shared fixtures: small synthetic photos made on the fly (tests ship no data of their own)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+def smooth_photo(h: int = 64, w: int = 80, seed: int = 0) -> np.ndarray:
+    """A smooth, photo-like float32 RGB image in [0, 1] with gradients and a bright blob."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    base = np.stack([xx / w, yy / h, 0.5 + 0.3 * np.sin(xx / 7 + yy / 11)], axis=2)
+    blob = np.exp(-(((xx - w * 0.7) ** 2 + (yy - h * 0.3) ** 2) / (0.02 * h * w)))[:, :, None]
+    img = 0.15 + 0.6 * base + 0.25 * blob + 0.02 * rng.standard_normal((h, w, 3))
+    return np.clip(img, 0, 1).astype(np.float32)
+
+
+@pytest.fixture
+def photo() -> np.ndarray:
+    return smooth_photo()

@@ -1,0 +1,121 @@
+import gzip
+import io as pyio
+import stat
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from darkroom import data as dt
+
+
+def png_bytes(seed: int = 0, size: int = 40) -> bytes:
+    buf = pyio.BytesIO()
+    Image.fromarray(np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def make_zip(path, members: dict[str, bytes], link: str | None = None):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+        if link:
+            info = zipfile.ZipInfo(link)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, "/etc/passwd")
+    return path
+
+
+def test_zip_images_are_read_in_memory_sorted(tmp_path):
+    z = make_zip(tmp_path / "set.zip", {"b/2.png": png_bytes(2), "a.png": png_bytes(1), "notes.txt": b"hi"})
+    images = dt.load_zip(z)
+    assert len(images) == 2 and images[0].dtype == np.uint8 and images[0].shape == (40, 40, 3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["set.zip"]  # nothing extracted
+
+
+@pytest.mark.parametrize(
+    "members,link,reason",
+    [
+        ({"../evil.png": b"x"}, None, "escapes the archive"),
+        ({"/etc/evil.png": b"x"}, None, "absolute path"),
+        ({"ok.png": b"x"}, "link.png", "symbolic link"),
+        ({"bomb.png": b"\0" * 5_000_000}, None, "zip bomb"),
+    ],
+)
+def test_hostile_zips_are_refused_with_the_file_named(tmp_path, members, link, reason):
+    z = make_zip(tmp_path / "bad.zip", members, link)
+    with pytest.raises(dt.DataError, match=reason) as e:
+        dt.read_zip_members(z)
+    assert "bad.zip" in str(e.value)
+
+
+def test_zip_total_size_limit(tmp_path):
+    z = make_zip(tmp_path / "big.zip", {f"{i}.png": png_bytes(i) for i in range(3)})
+    with pytest.raises(dt.DataError, match="over the limit"):
+        dt.read_zip_members(z, limits=dt.ZipLimits(max_total_bytes=100))
+
+
+def test_not_a_zip_is_a_clear_error(tmp_path):
+    p = tmp_path / "fake.zip"
+    p.write_bytes(b"not a zip")
+    with pytest.raises(dt.DataError, match="fake.zip: not a readable ZIP"):
+        dt.read_zip_members(p)
+
+
+def test_lol_layout_and_unmatched_files(tmp_path):
+    for sub in ("low", "high"):
+        (tmp_path / "our485" / sub).mkdir(parents=True)
+    for name in ("1", "2", "3"):
+        (tmp_path / "our485" / "low" / f"{name}.png").write_bytes(png_bytes(int(name)))
+    for name in ("1", "2", "4"):
+        (tmp_path / "our485" / "high" / f"{name}.png").write_bytes(png_bytes(int(name) + 10))
+    pairing = dt.pair_folders(tmp_path)
+    assert [(a.stem, b.stem) for a, b in pairing.pairs] == [("1", "1"), ("2", "2")]
+    assert [p.name for p in pairing.unmatched_low] == ["3.png"]
+    assert [p.name for p in pairing.unmatched_high] == ["4.png"]
+    pairs = dt.load_pairs(pairing)
+    ds = dt.PairedPatches(pairs, patch_size=16, seed=1)
+    low, high = ds[5]
+    assert low.shape == high.shape == (3, 16, 16)
+    assert all(a.equal(b) for a, b in zip(ds[5], dt.PairedPatches(pairs, patch_size=16, seed=1)[5]))
+
+
+def test_no_lol_layout_is_a_clear_error(tmp_path):
+    with pytest.raises(dt.DataError, match="no 'low' and 'high' folders"):
+        dt.pair_folders(tmp_path)
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_idx_reader(tmp_path, compress):
+    digits = np.random.default_rng(0).integers(0, 256, (5, 28, 28), dtype=np.uint8)
+    raw = bytes([0, 0, 8, 3]) + b"".join(int(d).to_bytes(4, "big") for d in digits.shape) + digits.tobytes()
+    p = tmp_path / ("d.idx.gz" if compress else "d.idx")
+    p.write_bytes(gzip.compress(raw) if compress else raw)
+    assert np.array_equal(dt.read_idx(p), digits)
+    p.write_bytes(raw[:-3])
+    with pytest.raises(dt.DataError, match="does not match"):
+        dt.read_idx(p)
+
+
+def test_synthetic_pairs_are_deterministic_by_index():
+    images = [np.random.default_rng(i).integers(0, 256, (50, 60, 3), dtype=np.uint8) for i in range(3)]
+    ds = dt.SyntheticPairs(images, dt.make_degrader(["gauss25", "sp05"]), patch_size=32, seed=3)
+    a, b = ds[7], dt.SyntheticPairs(images, dt.make_degrader(["gauss25", "sp05"]), patch_size=32, seed=3)[7]
+    assert a[0].shape == (3, 32, 32) and a[0].equal(b[0]) and a[1].equal(b[1])
+    assert not ds[8][1].equal(a[1])
+    assert 0 <= float(a[1].min()) and float(a[1].max()) <= 1
+
+
+def test_mix_degrader_and_resize(tmp_path):
+    (tmp_path / "x.png").write_bytes(png_bytes(0, 50))
+    images = dt.load_images(tmp_path, resize=32)
+    assert images[0].shape == (32, 32, 3)
+    ds = dt.SyntheticPairs(images, dt.make_degrader("mix"), patch_size=32)
+    assert ds[0][0].shape == (3, 32, 32)
+
+
+def test_patch_larger_than_image_is_a_clear_error():
+    ds = dt.SyntheticPairs([np.zeros((10, 10, 3), np.uint8)], dt.make_degrader("identity"), patch_size=32)
+    with pytest.raises(dt.DataError, match="smaller than the patch size"):
+        ds[0]

@@ -1,0 +1,147 @@
+import io as pyio
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms, ImageOps
+
+from darkroom.io import ImageError, find_images, read_image, read_image_with_info, write_image
+
+
+def pil_bytes(img: Image.Image, fmt: str, **kw) -> bytes:
+    buf = pyio.BytesIO()
+    img.save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def rgb8(h=20, w=30, seed=0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("fmt,suffix", [("PNG", "png"), ("BMP", "bmp"), ("TIFF", "tif"), ("WEBP", "webp")])
+def test_lossless_formats_read_exactly(tmp_path, fmt, suffix):
+    arr = rgb8()
+    p = tmp_path / f"a.{suffix}"
+    p.write_bytes(pil_bytes(Image.fromarray(arr), fmt, **({"lossless": True} if fmt == "WEBP" else {})))
+    out = read_image(p)
+    assert out.dtype == np.float32 and out.shape == (20, 30, 3)
+    assert np.array_equal((out * 255).round().astype(np.uint8), arr)
+
+
+def test_jpeg_reads_close(tmp_path):
+    arr = np.full((16, 16, 3), 120, np.uint8)
+    p = tmp_path / "a.jpg"
+    p.write_bytes(pil_bytes(Image.fromarray(arr), "JPEG", quality=95))
+    assert np.abs(read_image(p) * 255 - 120).max() < 3
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGBA", "P", "CMYK", "I;16"])
+def test_modes_become_rgb(tmp_path, mode):
+    img = Image.fromarray(rgb8()).convert(mode if mode != "I;16" else "L")
+    if mode == "I;16":
+        img = Image.fromarray((np.arange(600).reshape(20, 30) * 100).astype(np.uint16))
+    fmt = "JPEG" if mode == "CMYK" else "PNG"
+    p = tmp_path / f"a.{fmt.lower()}"
+    p.write_bytes(pil_bytes(img, fmt))
+    out = read_image(p)
+    assert out.shape == (20, 30, 3) and out.dtype == np.float32
+    assert 0 <= out.min() and out.max() <= 1
+
+
+def test_16bit_png_round_trip_keeps_precision(tmp_path):
+    arr = np.random.default_rng(0).integers(0, 65536, (12, 10, 3), dtype=np.uint16)
+    x = arr.astype(np.float32) / 65535
+    p = write_image(tmp_path / "a.png", x, bit_depth=16)
+    y, info = read_image_with_info(p)
+    assert info.bit_depth == 16
+    assert np.array_equal((y * 65535).round().astype(np.uint16), arr)
+
+
+def test_16bit_tiff_round_trip(tmp_path):
+    x = np.random.default_rng(1).random((9, 7, 3)).astype(np.float32)
+    y, info = read_image_with_info(write_image(tmp_path / "a.tiff", x, bit_depth=16))
+    assert info.bit_depth == 16
+    assert np.abs(y - x).max() < 1 / 65535 + 1e-7
+
+
+def test_float_tiff_keeps_values_outside_0_1(tmp_path):
+    import tifffile
+
+    x = np.random.default_rng(1).normal(0.5, 1, (5, 6, 3)).astype(np.float32)
+    p = write_image(tmp_path / "f.tiff", x, float32=True)
+    assert np.array_equal(tifffile.imread(p), x)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_matches_pillow(tmp_path, orientation):
+    arr = rgb8(6, 9)
+    img = Image.fromarray(arr)
+    exif = img.getexif()
+    exif[0x0112] = orientation
+    p = tmp_path / "o.png"
+    p.write_bytes(pil_bytes(img, "PNG", exif=exif.tobytes()))
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(p)).convert("RGB"))
+    out, info = read_image_with_info(p)
+    assert np.array_equal((out * 255).round().astype(np.uint8), expected)
+    assert Image.Exif().load(info.exif) is None or True
+
+
+@pytest.mark.parametrize("suffix,depth", [("png", 8), ("jpg", 8), ("tiff", 8), ("png", 16)])
+def test_exif_and_icc_are_carried_over(tmp_path, suffix, depth):
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    img = Image.fromarray(rgb8())
+    exif = img.getexif()
+    exif[0x010F] = "darkroom-test-camera"  # Make
+    exif[0x0112] = 6
+    src = tmp_path / "src.jpg"
+    src.write_bytes(pil_bytes(img, "JPEG", exif=exif.tobytes(), icc_profile=icc))
+    x, info = read_image_with_info(src)
+    out = write_image(tmp_path / f"out.{suffix}", x, bit_depth=depth, exif=info.exif, icc_profile=info.icc_profile)
+    with Image.open(out) as written:
+        assert written.info.get("icc_profile") == icc
+        kept = written.getexif()
+        assert kept.get(0x010F) == "darkroom-test-camera"
+        assert kept.get(0x0112, 1) == 1  # pixels are upright now, so orientation is reset
+        assert written.size == (20, 30)  # rotated by orientation 6
+
+
+def test_write_is_atomic_and_leaves_no_temp_files(tmp_path):
+    write_image(tmp_path / "a.png", np.zeros((4, 4, 3), np.float32))
+    assert [p.name for p in tmp_path.iterdir()] == ["a.png"]
+
+
+def test_unknown_write_suffix_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="cannot write .gif"):
+        write_image(tmp_path / "a.gif", np.zeros((4, 4, 3), np.float32))
+
+
+def test_refusals_name_the_file(tmp_path):
+    good = pil_bytes(Image.fromarray(rgb8(64, 64)), "PNG")
+    cases = {
+        "truncated.png": (good[: len(good) // 2], "corrupt or truncated"),
+        "text.jpg": (b"hello, I am not an image" * 10, "not an image"),
+        "empty.png": (b"", "empty file"),
+    }
+    for name, (data, reason) in cases.items():
+        p = tmp_path / name
+        p.write_bytes(data)
+        with pytest.raises(ImageError, match=reason) as e:
+            read_image(p)
+        assert name in str(e.value)
+    with pytest.raises(ImageError, match="no-such.png"):
+        read_image(tmp_path / "no-such.png")
+
+
+def test_oversized_images_are_refused_before_decoding(tmp_path):
+    p = tmp_path / "big.png"
+    p.write_bytes(pil_bytes(Image.new("L", (2000, 1000)), "PNG"))
+    with pytest.raises(ImageError, match="big.png: 2000x1000 is 2.0 megapixels, over the limit of 1"):
+        read_image(p, max_pixels=1_000_000)
+    assert read_image(p, max_pixels=3_000_000).shape == (1000, 2000, 3)
+
+
+def test_find_images_is_recursive_and_skips_hidden(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / ".hidden").mkdir()
+    for p in [tmp_path / "x.png", tmp_path / "a" / "b" / "y.JPG", tmp_path / ".hidden" / "z.png", tmp_path / "n.txt"]:
+        p.write_bytes(b"")
+    assert [p.relative_to(tmp_path).as_posix() for p in find_images(tmp_path)] == ["a/b/y.JPG", "x.png"]

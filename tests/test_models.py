@@ -1,0 +1,107 @@
+import pytest
+import torch
+
+from darkroom.models import create_model, get_spec, list_models
+from darkroom.models.vgg19 import PerceptualLoss, VGG19Features, load_vgg19_features
+from darkroom.models.zero_dce import zero_reference_loss
+
+IMAGE_MODELS = [n for n in list_models() if get_spec(n).kind == "image"]
+EXPECTED = {"residual-cnn", "resnet16", "skipnet", "llcnn", "dense-ae", "dncnn", "zero-dce", "lumen"}
+
+
+def test_every_original_system_and_the_flagship_are_registered():
+    assert EXPECTED <= set(list_models())
+
+
+@pytest.mark.parametrize("name", IMAGE_MODELS)
+@pytest.mark.parametrize("size", [(17, 23), (32, 32), (45, 70)])
+def test_image_models_keep_shape_for_any_size(name, size):
+    torch.manual_seed(0)
+    model = create_model(name).eval()
+    x = torch.rand(2, 3, *size)
+    with torch.no_grad():
+        y = model(x)
+    assert y.shape == x.shape and torch.isfinite(y).all()
+
+
+@pytest.mark.parametrize("name", ["residual-cnn", "skipnet", "llcnn", "resnet16", "zero-dce"])
+def test_bounded_models_output_in_0_1(name):
+    with torch.no_grad():
+        y = create_model(name).eval()(torch.rand(1, 3, 24, 24) * 3 - 1)
+    assert float(y.min()) >= 0 and float(y.max()) <= 1
+
+
+def test_lumen_starts_near_identity_and_stays_under_its_flop_budget():
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = create_model("lumen").eval()
+    x = torch.rand(1, 3, 256, 256)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(x)
+    gflop_per_mp = counter.get_total_flops() / 1e9 / (256 * 256 / 1e6)
+    assert gflop_per_mp <= 110
+    assert sum(p.numel() for p in model.parameters()) < 2.6e6  # fits 10 MB in float32
+
+
+def test_lumen_is_local_a_far_change_does_not_move_a_pixel():
+    """No global pooling: a change 300 px away leaves the output there unchanged."""
+    torch.manual_seed(0)
+    model = create_model("lumen").eval()
+    for p in model.parameters():  # wake the zero-initialised residual scales
+        torch.nn.init.normal_(p, std=0.05) if p.dim() == 4 and p.shape[-1] == 1 else None
+    x = torch.rand(1, 3, 64, 512)
+    x2 = x.clone()
+    x2[..., 448:] = 1
+    with torch.no_grad():
+        a, b = model(x), model(x2)
+    assert torch.equal(a[..., :64], b[..., :64])
+
+
+def test_dense_ae_is_784_500_300_100_mirrored():
+    model = create_model("dense-ae")
+    sizes = [m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    assert sizes == [500, 300, 100, 300, 500, 784]
+    with torch.no_grad():
+        y = model(torch.rand(4, 784))
+    assert y.shape == (4, 784) and 0 <= float(y.min()) and float(y.max()) <= 1
+
+
+def test_dncnn_is_17_layers():
+    convs = [m for m in create_model("dncnn").modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 17
+
+
+def test_resnet16_has_16_weight_layers():
+    convs = [m for m in create_model("resnet16").modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 16
+
+
+def test_zero_dce_losses_are_finite_and_differentiable():
+    model = create_model("zero-dce")
+    loss = zero_reference_loss(model, torch.rand(2, 3, 32, 32) * 0.2)
+    loss.backward()
+    assert torch.isfinite(loss) and model.convs[0].weight.grad is not None
+
+
+def test_unknown_model_and_option_are_clear_errors():
+    with pytest.raises(ValueError, match="unknown model 'nope'"):
+        create_model("nope")
+    with pytest.raises(ValueError, match="no option"):
+        create_model("lumen", depth=3)
+
+
+def test_vgg19_loads_a_local_state_dict_and_gives_a_perceptual_loss(tmp_path):
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    ref = VGG19Features()
+    save_file({k: v for k, v in ref.state_dict().items() if k.startswith("features.")}, tmp_path / "vgg.safetensors")
+    torch.save(ref.state_dict(), tmp_path / "vgg.pth")
+    for path in (tmp_path / "vgg.safetensors", tmp_path / "vgg.pth"):
+        loaded = load_vgg19_features(path)
+        assert all(torch.equal(loaded.state_dict()[k], v) for k, v in ref.state_dict().items())
+    convs = [m for m in VGG19Features(layers=(34,)).modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 16
+    loss = PerceptualLoss(loaded)
+    x = torch.rand(1, 3, 32, 32)
+    assert float(loss(x, x)) == 0 and float(loss(x, 1 - x)) > 0
