@@ -78,11 +78,11 @@ def _cmd_train(a: argparse.Namespace) -> int:
 
     cfg = TrainConfig.from_file(a.config, a.set)
     try:
-        out = train(cfg, progress=not a.quiet)
+        result = train(cfg, progress=not a.quiet)
     except NonFiniteLossError as e:
         print(f"error: {e}", file=sys.stderr)
         return 3
-    print(f"final checkpoint: {out}")
+    print(f"last checkpoint: {result.checkpoint} (step {result.step})")
     return 0
 
 

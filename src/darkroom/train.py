@@ -18,6 +18,7 @@ import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -60,6 +61,8 @@ class TrainConfig:
     min_lr_ratio: float = 0.01
     grad_clip: float = 1.0
     iterations: int = 1000
+    stop_at: int | None = None
+    """Stop at this step as if interrupted (the schedule still follows ``iterations``)."""
     log_every: int = 20
     val_every: int = 250
     ckpt_every: int = 250
@@ -174,14 +177,29 @@ def batch_indices(step: int, batch_size: int, rank: int, world: int) -> range:
     return range(start, start + per_rank)
 
 
+ModelLoss = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def make_loss(name: str) -> ModelLoss:
+    """``loss(model, input, target)``: a named loss on the model's output, or Zero-DCE's
+    reference-free ``zero_reference`` loss, which looks at the input alone."""
+    if name == "zero_reference":
+        from .models.zero_dce import zero_reference_loss
+
+        return lambda model, x, y: zero_reference_loss(getattr(model, "module", model), x)
+    loss = get_loss(name)
+    return lambda model, x, y: loss(model(x).float(), y)
+
+
 @torch.no_grad()
-def validate(model: nn.Module, val: list, loss_fn, device: torch.device) -> dict[str, float]:
+def validate(model: nn.Module, val: list, loss_fn: ModelLoss, device: torch.device) -> dict[str, float]:
     """Mean validation loss and PSNR (outputs clipped to [0, 1])."""
     model.eval()
     losses, psnrs = [], []
     for x, y in val:
-        out = model(x.to(device)).float().cpu()
-        losses.append(float(loss_fn(out, y)))
+        x, y = x.to(device), y.to(device)
+        out = model(x).float()
+        losses.append(float(loss_fn(model, x, y)))
         mse = float(((out.clamp(0, 1) - y) ** 2).mean())
         psnrs.append(10 * math.log10(1 / max(mse, 1e-12)))
     model.train()
@@ -195,8 +213,17 @@ class NonFiniteLossError(RuntimeError):
     """Training produced NaN or infinity; the last good checkpoint is kept."""
 
 
-def train(cfg: TrainConfig, *, progress: bool = True) -> Path:
-    """Train (or resume) the run in ``cfg.out``; returns the folder of the final checkpoint."""
+@dataclass
+class TrainResult:
+    """What a run ended with: its last checkpoint folder, step, and the model in memory."""
+
+    checkpoint: Path
+    step: int
+    model: nn.Module
+
+
+def train(cfg: TrainConfig, *, progress: bool = True) -> TrainResult:
+    """Train (or resume) the run in ``cfg.out`` up to ``iterations`` (or ``stop_at``)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     device = _device(cfg.device)
@@ -217,7 +244,7 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> Path:
     torch.manual_seed(cfg.seed)
     arch_config = full_config(cfg.model, **cfg.model_config)
     model = create_model(cfg.model, **arch_config).to(device)
-    loss_fn = get_loss(cfg.loss)
+    loss_fn = make_loss(cfg.loss)
     opt_cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[cfg.optimizer]
     optimizer = opt_cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
@@ -256,20 +283,22 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> Path:
 
         bar = tqdm(total=cfg.iterations, initial=step, desc=f"train {cfg.model}", unit="step", dynamic_ncols=True)
     running, t0 = [], time.time()
+    if step == 0 and val and is_main:
+        _append_log(log_path, {"step": 0, **validate(model, val, loss_fn, device), "seconds": 0})
+    end = min(cfg.iterations, cfg.stop_at or cfg.iterations)
     model.train()
     try:
-        while step < cfg.iterations and not stop["now"]:
+        while step < end and not stop["now"]:
             items = [train_set[i] for i in batch_indices(step, cfg.batch_size, rank, world)]
             x = torch.stack([a for a, _ in items]).to(device)
             y = torch.stack([b for _, b in items]).to(device)
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(cfg, step)
             with autocast:
-                output = net(x)
-            loss = loss_fn(output.float(), y)
+                loss = loss_fn(net, x, y)
             if not torch.isfinite(loss):
                 raise NonFiniteLossError(
-                    f"loss became {float(loss)} at step {step}; stopped, the last good checkpoint in {out} is kept "
+                    f"loss became {loss.item()} at step {step}; stopped, the last good checkpoint in {out} is kept "
                     f"(lower lr={cfg.lr} or grad_clip={cfg.grad_clip})"
                 )
             optimizer.zero_grad(set_to_none=True)
@@ -283,10 +312,10 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> Path:
                 bar.update(1)
                 bar.set_postfix(loss=f"{np.mean(running[-20:]):.4f}", lr=f"{lr_at(cfg, step - 1):.2e}")
             row: dict[str, Any] = {}
-            if step % cfg.log_every == 0 or step == cfg.iterations:
+            if step % cfg.log_every == 0 or step == end:
                 row = {"step": step, "loss": float(np.mean(running)), "lr": lr_at(cfg, step - 1)}
                 running = []
-            if val and (step % cfg.val_every == 0 or step == cfg.iterations):
+            if val and (step % cfg.val_every == 0 or step == end):
                 row = {**row, "step": step, **validate(model, val, loss_fn, device)}
                 best = history.get("best_val_psnr")
                 if best is None or row["val_psnr"] > best:
@@ -314,7 +343,7 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> Path:
 
         dist.barrier()
         dist.destroy_process_group()
-    return out / f"step-{step:08d}"
+    return TrainResult(out / f"step-{step:08d}", step, model)
 
 
 _LOG_FIELDS = ["step", "loss", "lr", "val_loss", "val_psnr", "seconds"]

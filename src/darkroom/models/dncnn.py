@@ -19,7 +19,10 @@ class DnCNN(nn.Module):
         layers: list[nn.Module] = [nn.Conv2d(3, width, 3, padding=1), nn.ReLU(inplace=True)]
         for _ in range(depth - 2):
             layers += [nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
-        layers.append(nn.Conv2d(width, 3, 3, padding=1))
+        last = nn.Conv2d(width, 3, 3, padding=1)
+        nn.init.zeros_(last.weight)  # start as the identity: a fresh model never adds noise of its own
+        nn.init.zeros_(last.bias)
+        layers.append(last)
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,181 @@
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+
+from darkroom import checkpoint as ck
+from darkroom.train import NonFiniteLossError, TrainConfig, train
+
+from conftest import smooth_photo
+
+RECIPES = sorted(Path(__file__).parent.parent.joinpath("recipes").glob("*.yaml"))
+
+
+@pytest.fixture
+def images(tmp_path) -> Path:
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(6):
+        Image.fromarray((smooth_photo(64, 64, seed=i) * 255).astype(np.uint8)).save(folder / f"{i}.png")
+    return folder
+
+
+def tiny(images: Path, out: Path, *extra: str) -> TrainConfig:
+    return TrainConfig.from_file(
+        None,
+        [
+            "model=residual-cnn",
+            "model_config={width: 8, blocks: 1}",
+            f"data={images}",
+            "presets=[gauss25]",
+            "patch_size=16",
+            "batch_size=4",
+            "iterations=6",
+            "log_every=1",
+            "val_every=3",
+            "ckpt_every=2",
+            "val_split=2",
+            "val_count=2",
+            "val_size=32",
+            f"out={out}",
+            "warmup=2",
+            "threads=1",
+            *extra,
+        ],
+    )
+
+
+def losses(run: Path) -> list[tuple[int, str]]:
+    with open(run / "log.csv") as f:
+        return [(int(r["step"]), r["loss"]) for r in csv.DictReader(f) if r["loss"]]
+
+
+def test_resume_gives_exactly_the_uninterrupted_run(images, tmp_path):
+    whole = train(tiny(images, tmp_path / "whole"), progress=False)
+    train(tiny(images, tmp_path / "split", "stop_at=3"), progress=False)
+    assert ck.latest_checkpoint(tmp_path / "split").name == "step-00000003"
+    resumed = train(tiny(images, tmp_path / "split"), progress=False)
+    assert losses(tmp_path / "whole") == losses(tmp_path / "split")
+    assert whole.step == resumed.step == 6
+    a, b = whole.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert (tmp_path / "split" / "curves.png").exists()
+
+
+def test_checkpoint_round_trip_is_safetensors_and_json(images, tmp_path):
+    result = train(tiny(images, tmp_path / "run"), progress=False)
+    files = sorted(p.name for p in result.checkpoint.iterdir())
+    assert files == ["model.json", "model.safetensors", "optimizer.safetensors", "state.json"]
+    model, card = ck.load_model(tmp_path / "run")
+    assert card["arch"] == "residual-cnn" and card["config"] == {"width": 8, "blocks": 1}
+    ref = result.model.state_dict()
+    assert all(torch.equal(v, ref[k]) for k, v in model.state_dict().items())
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(images, tmp_path, monkeypatch):
+    from darkroom import data
+
+    original = data.SyntheticPairs.__getitem__
+
+    def poisoned(self, i):
+        x, y = original(self, i)
+        return (x * float("nan"), y) if i >= 4 * 5 else (x, y)  # batch 5 onwards
+
+    monkeypatch.setattr(data.SyntheticPairs, "__getitem__", poisoned)
+    with pytest.raises(NonFiniteLossError, match="step 5"):
+        train(tiny(images, tmp_path / "run"), progress=False)
+    last = ck.latest_checkpoint(tmp_path / "run")
+    assert last.name == "step-00000004"
+    assert all(torch.isfinite(v).all() for v in load_file(last / "model.safetensors").values())
+
+
+def test_unknown_settings_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown setting"):
+        TrainConfig.from_file(None, ["learning_rate=1"])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: [unclosed")
+    with pytest.raises(ValueError, match="bad.yaml: malformed config"):
+        TrainConfig.from_file(bad)
+
+
+def test_ddp_two_cpu_processes_end_with_identical_weights(images, tmp_path):
+    out = tmp_path / "ddp"
+    out.mkdir()
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--master_port=29517",
+        str(Path(__file__).parent / "ddp_worker.py"),
+        str(out),
+        "model=residual-cnn",
+        "model_config={width: 8, blocks: 1}",
+        f"data={images}",
+        "presets=[gauss25]",
+        "patch_size=16",
+        "batch_size=4",
+        "iterations=4",
+        "val_every=100",
+        "ckpt_every=100",
+        f"out={out}/run",
+        "threads=1",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    a, b = load_file(out / "rank0.safetensors"), load_file(out / "rank1.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    from darkroom.models import create_model
+
+    torch.manual_seed(0)
+    fresh = create_model("residual-cnn", width=8, blocks=1).state_dict()
+    assert not all(torch.equal(fresh[k], a[k]) for k in a)
+
+
+def _recipe_overrides(recipe: Path, images: Path, tmp_path: Path) -> list[str]:
+    cfg = TrainConfig.from_file(recipe)
+    steps = 80 if cfg.model == "dncnn" else 30  # DnCNN starts as the identity, at the noise level itself
+    common = [
+        f"out={tmp_path / recipe.stem}",
+        f"iterations={steps}",
+        f"val_every={steps}",
+        "ckpt_every=100",
+        "log_every=10",
+        "warmup=0",
+        "schedule=constant",
+        "val_count=2",
+        "threads=1",
+    ]
+    if cfg.data_kind == "mnist":
+        digits = (np.random.default_rng(0).random((300, 28, 28)) > 0.7).astype(np.uint8) * 255
+        raw = bytes([0, 0, 8, 3]) + b"".join(int(d).to_bytes(4, "big") for d in digits.shape) + digits.tobytes()
+        (tmp_path / "digits.idx").write_bytes(raw)
+        return [*common, f"data={tmp_path / 'digits.idx'}", "mnist_split=250", "batch_size=50", "val_count=20"]
+    patch = 32 if cfg.loss != "msssim_l1" else 64
+    return [
+        *common,
+        f"data={images}",
+        f"patch_size={patch}",
+        "batch_size=4",
+        "val_split=2",
+        "val_size=64",
+        "resize=64" if cfg.resize else "resize=null",
+    ]
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=[r.stem for r in RECIPES])
+def test_each_recipe_lowers_the_validation_loss_on_a_few_images(recipe, images, tmp_path):
+    cfg = TrainConfig.from_file(recipe, _recipe_overrides(recipe, images, tmp_path))
+    torch.manual_seed(0)
+    train(cfg, progress=False)
+    with open(Path(cfg.out) / "log.csv") as f:
+        val = [float(r["val_loss"]) for r in csv.DictReader(f) if r["val_loss"]]
+    assert len(val) == 2 and val[-1] < val[0], val
