@@ -10,10 +10,9 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
+from conftest import smooth_photo
 from darkroom import checkpoint as ck
 from darkroom.train import NonFiniteLossError, TrainConfig, train
-
-from conftest import smooth_photo
 
 RECIPES = sorted(Path(__file__).parent.parent.joinpath("recipes").glob("*.yaml"))
 
