@@ -324,11 +324,14 @@ class PairedPatches:
 
 
 class FlatDigits:
-    """MNIST digits as flat ``(784,)`` float vectors: ``(noisy, clean)``, noise from ``degrader``."""
+    """MNIST digits ``(N, 28, 28)`` uint8 served as flat ``(784,)`` float vectors ``(noisy, clean)``,
+    noise from ``degrader``; ``shift`` moves each digit by up to that many pixels (augmentation)."""
 
-    def __init__(self, digits: np.ndarray, degrader: Degrader, *, seed: int = 0, length: int | None = None) -> None:
-        self.digits = digits.reshape(len(digits), -1).astype(np.float32) / 255.0
-        self.degrader, self.seed = degrader, seed
+    def __init__(
+        self, digits: np.ndarray, degrader: Degrader, *, seed: int = 0, length: int | None = None, shift: int = 0
+    ) -> None:
+        self.digits = digits.astype(np.float32) / 255.0
+        self.degrader, self.seed, self.shift = degrader, seed, shift
         self.length = length or 10**9
 
     def __len__(self) -> int:
@@ -339,4 +342,8 @@ class FlatDigits:
 
         rng = np.random.default_rng([self.seed, int(i)])
         clean = self.digits[int(rng.integers(len(self.digits)))]
+        if self.shift:  # digits sit on an empty border, so a small roll is a clean translation
+            dy, dx = rng.integers(-self.shift, self.shift + 1, size=2)
+            clean = np.roll(clean, (int(dy), int(dx)), axis=(0, 1))
+        clean = clean.reshape(-1)
         return torch.from_numpy(np.asarray(self.degrader(clean, rng), np.float32)), torch.from_numpy(clean)

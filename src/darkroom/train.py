@@ -50,6 +50,8 @@ class TrainConfig:
     val_count: int = 8
     val_size: int = 192
     mnist_split: int = 8000
+    digit_shift: int = 0
+    """MNIST only: random translation of up to this many pixels (augmentation)."""
     patch_size: int = 96
     batch_size: int = 16
     loss: str = "l1"
@@ -128,7 +130,7 @@ def build_datasets(cfg: TrainConfig) -> tuple[Any, list[tuple[torch.Tensor, torc
     if cfg.data_kind == "mnist":
         digits = dt.read_idx(cfg.data)
         degrader = dt.make_degrader(cfg.presets)
-        train_set = dt.FlatDigits(digits[: cfg.mnist_split], degrader, seed=cfg.seed)
+        train_set = dt.FlatDigits(digits[: cfg.mnist_split], degrader, seed=cfg.seed, shift=cfg.digit_shift)
         held_out = dt.FlatDigits(digits[cfg.mnist_split :], degrader, seed=cfg.seed + 10_000)
         val = [tuple(t[None] for t in held_out[i]) for i in range(cfg.val_count)]
         return train_set, val

@@ -1,0 +1,201 @@
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageCms
+
+from conftest import smooth_photo
+from darkroom.checkpoint import WEIGHTS_DIR, save_model
+from darkroom.cli import main as cli
+from darkroom.enhance import Enhancer, enhance, enhance_file, load_enhancer, parse_roi
+from darkroom.io import read_image_with_info, write_image
+from darkroom.models import create_model
+
+TINY = {"width": 8, "enc_blocks": [1, 1], "mid_blocks": 2, "dec_blocks": [1, 1], "unshuffle": 4}
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory) -> Path:
+    """A small lumen with every weight randomised, so it really changes images."""
+    torch.manual_seed(0)
+    model = create_model("lumen", **TINY)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0, 0.2) if p.dim() > 1 else p.uniform_(-0.1, 0.1)
+    return save_model(tmp_path_factory.mktemp("w") / "tiny.safetensors", model, "lumen", TINY)
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_weights) -> Enhancer:
+    return load_enhancer(str(tiny_weights))
+
+
+def test_any_size_keeps_shape_and_range(tiny):
+    for h, w in [(1, 1), (7, 300), (65, 33)]:
+        out = enhance(smooth_photo(h, w), tiny)
+        assert out.shape == (h, w, 3) and out.dtype == np.float32
+        assert out.min() >= 0 and out.max() <= 1
+
+
+def test_input_is_never_modified(tiny):
+    x = smooth_photo(40, 40)
+    before = x.copy()
+    enhance(x, tiny, roi=(5, 5, 20, 20))
+    assert np.array_equal(x, before)
+
+
+def test_tiled_equals_whole_image_for_a_local_model(tiny):
+    x = smooth_photo(300, 420)
+    whole = enhance(x, tiny, tile=4096)
+    tiled = enhance(x, tiny, tile=96)  # default overlap covers the receptive field
+    assert np.abs(whole - tiled).max() <= 1 / 255
+
+
+@pytest.mark.skipif(not (WEIGHTS_DIR / "lumen.safetensors").exists(), reason="flagship weights not shipped yet")
+def test_flagship_tiling_is_seamless_on_a_1024_photo():
+    x = smooth_photo(1024, 1024, seed=3)
+    x = np.clip(x * 0.3 + np.random.default_rng(0).normal(0, 0.04, x.shape), 0, 1).astype(np.float32)
+    whole = enhance(x, "lumen", tile=2048)
+    tiled = enhance(x, "lumen", tile=256)
+    assert np.abs(whole - tiled).max() <= 1 / 255
+
+
+def test_roi_changes_only_the_rectangle_and_feathers_its_edge(tiny):
+    x = smooth_photo(120, 160)
+    out = enhance(x, tiny, roi=(30, 20, 80, 60), feather=8)
+    outside = np.ones((120, 160), bool)
+    outside[20:80, 30:110] = False
+    assert np.array_equal(out[outside], x[outside])  # bit-identical outside
+    centre = out[30:70, 40:100]
+    assert not np.allclose(centre, x[30:70, 40:100])
+    edge_step = np.abs(out[50, 30] - x[50, 29]).max()
+    inner_change = np.abs(out[50, 70] - x[50, 70]).max()
+    assert edge_step < inner_change  # the edge blends in
+
+
+def test_roi_outside_the_image_and_bad_roi_text_are_clear_errors(tiny):
+    with pytest.raises(ValueError, match="outside"):
+        enhance(smooth_photo(20, 20), tiny, roi=(50, 50, 5, 5))
+    with pytest.raises(ValueError, match="four integers"):
+        parse_roi("1,2,3")
+    assert parse_roi("1,2,3,4") == (1, 2, 3, 4)
+
+
+def test_enhance_file_keeps_metadata_and_16_bit(tiny, tmp_path):
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    img = Image.fromarray((smooth_photo(40, 48) * 255).astype(np.uint8))
+    exif = img.getexif()
+    exif[0x010F] = "cam"
+    img.save(tmp_path / "in.jpg", exif=exif.tobytes(), icc_profile=icc, quality=95)
+    out = enhance_file(tmp_path / "in.jpg", tmp_path / "out" / "in.jpg", tiny)
+    with Image.open(out) as o:
+        assert o.info["icc_profile"] == icc and o.getexif()[0x010F] == "cam"
+    write_image(tmp_path / "in16.png", smooth_photo(40, 48), bit_depth=16, icc_profile=icc)
+    out16 = enhance_file(tmp_path / "in16.png", tmp_path / "out" / "in16.png", tiny)
+    _, info = read_image_with_info(out16)
+    assert info.bit_depth == 16 and info.icc_profile == icc
+
+
+def test_enhance_file_refuses_to_overwrite_the_original(tiny, tmp_path):
+    p = write_image(tmp_path / "a.png", smooth_photo(20, 20))
+    before = p.read_bytes()
+    with pytest.raises(ValueError, match="overwrite the original"):
+        enhance_file(p, p, tiny)
+    assert p.read_bytes() == before
+
+
+def _photo_tree(root: Path, n: int = 4) -> None:
+    for i in range(n):
+        sub = root / ("sub" if i % 2 else "")
+        sub.mkdir(parents=True, exist_ok=True)
+        write_image(sub / f"p{i}.png", smooth_photo(32, 40, seed=i))
+
+
+def test_batch_mirrors_the_tree_skips_done_and_reports_bad_files(tiny_weights, tmp_path, capsys):
+    _photo_tree(tmp_path / "in")
+    (tmp_path / "in" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    originals = {p: p.read_bytes() for p in (tmp_path / "in").rglob("*.png")}
+    code = cli(["enhance", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", str(tiny_weights), "-q"])
+    assert code == 1  # one file failed
+    text = capsys.readouterr().out
+    assert "4 written" in text and "broken.png" in text
+    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*")) == [
+        "p0.png",
+        "p2.png",
+        "sub",
+        "sub/p1.png",
+        "sub/p3.png",
+    ]
+    assert all(p.read_bytes() == data for p, data in originals.items())
+    code = cli(
+        ["enhance", str(tmp_path / "in" / "*.png"), "-o", str(tmp_path / "out"), "--model", str(tiny_weights), "-q"]
+    )
+    assert "0 written, 2 skipped" in capsys.readouterr().out
+
+
+def test_batch_killed_midway_resumes_with_every_output_once_and_no_partial_file(tiny_weights, tmp_path):
+    _photo_tree(tmp_path / "in", 6)
+    script = textwrap.dedent(f"""
+        import os, signal
+        from darkroom import batch, enhance
+        real = enhance.enhance_file
+        count = {{"n": 0}}
+        def dying(src, dst, *a, **k):
+            count["n"] += 1
+            if count["n"] == 4:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return real(src, dst, *a, **k)
+        batch.run_batch([{str(tmp_path / "in")!r}], {str(tmp_path / "out")!r},
+                        lambda s, d: dying(s, d, {str(tiny_weights)!r}), progress=False)
+    """)
+    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    assert killed.returncode == -9
+    done_first = {p: p.stat().st_mtime_ns for p in (tmp_path / "out").rglob("*.png")}
+    assert len(done_first) == 3
+    code = cli(["enhance", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", str(tiny_weights), "-q"])
+    assert code == 0
+    outputs = sorted((tmp_path / "out").rglob("*"))
+    assert len([p for p in outputs if p.is_file()]) == 6
+    assert not [p for p in outputs if p.name.endswith(".part") or p.name.startswith(".")]
+    assert all(p.stat().st_mtime_ns == t for p, t in done_first.items())  # not redone
+
+
+def test_onnx_matches_torch(tiny_weights, tmp_path, monkeypatch):
+    monkeypatch.setenv("DARKROOM_CACHE", str(tmp_path / "cache"))
+    assert cli(["export", "--model", str(tiny_weights), "-o", str(tmp_path / "tiny.onnx")]) == 0
+    x = smooth_photo(100, 140)
+    a = enhance(x, load_enhancer(str(tiny_weights)), tile=64, overlap=32)
+    b = enhance(x, load_enhancer(str(tmp_path / "tiny.onnx"), "onnx"), tile=64, overlap=32)
+    assert np.abs(a - b).max() < 1e-4
+    c = enhance(x, load_enhancer(str(tiny_weights), "onnx"), tile=64, overlap=32)  # exported on the fly
+    assert np.abs(a - c).max() < 1e-4 and any((tmp_path / "cache").iterdir())
+
+
+def test_pickled_checkpoints_are_refused(tmp_path):
+    p = tmp_path / "model.pth"
+    torch.save({"x": torch.zeros(1)}, p)
+    with pytest.raises(ValueError, match="pickled checkpoints are never loaded"):
+        load_enhancer(str(p))
+    assert cli(["enhance", str(tmp_path), "-o", str(tmp_path / "o"), "--model", str(p), "-q"]) == 2
+
+
+def test_malformed_model_card_is_refused(tiny_weights, tmp_path):
+    w = tmp_path / "m.safetensors"
+    w.write_bytes(tiny_weights.read_bytes())
+    for text, reason in [
+        ("{not json", "malformed model card"),
+        ('{"arch": "nope", "config": {}}', "unknown model"),
+        ('{"arch": "lumen"}', "must be an object"),
+    ]:
+        w.with_suffix(".json").write_text(text)
+        load_enhancer.cache_clear()
+        with pytest.raises(ValueError, match=reason):
+            load_enhancer(str(w))
+    os.remove(w.with_suffix(".json"))
+    with pytest.raises(ValueError, match="model card missing"):
+        load_enhancer(str(w))
