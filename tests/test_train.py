@@ -178,3 +178,15 @@ def test_each_recipe_lowers_the_validation_loss_on_a_few_images(recipe, images, 
     with open(Path(cfg.out) / "log.csv") as f:
         val = [float(r["val_loss"]) for r in csv.DictReader(f) if r["val_loss"]]
     assert len(val) == 2 and val[-1] < val[0], val
+
+
+def test_a_second_trainer_on_the_same_run_folder_is_refused(images, tmp_path):
+    from darkroom.train import _lock_run
+
+    held = _lock_run(tmp_path / "run")
+    try:
+        with pytest.raises(RuntimeError, match="another training process is using this run folder"):
+            train(tiny(images, tmp_path / "run"), progress=False)
+    finally:
+        held.close()
+    assert train(tiny(images, tmp_path / "run", "iterations=2"), progress=False).step == 2

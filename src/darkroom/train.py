@@ -225,7 +225,19 @@ class TrainResult:
 
 
 def train(cfg: TrainConfig, *, progress: bool = True) -> TrainResult:
-    """Train (or resume) the run in ``cfg.out`` up to ``iterations`` (or ``stop_at``)."""
+    """Train (or resume) the run in ``cfg.out`` up to ``iterations`` (or ``stop_at``).
+
+    The run folder is locked meanwhile, so a second trainer on it is refused.
+    """
+    lock = _lock_run(Path(cfg.out)) if int(os.environ.get("RANK", "0")) == 0 else None
+    try:
+        return _train(cfg, progress=progress)
+    finally:
+        if lock is not None:
+            lock.close()
+
+
+def _train(cfg: TrainConfig, *, progress: bool) -> TrainResult:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     device = _device(cfg.device)
@@ -346,6 +358,20 @@ def train(cfg: TrainConfig, *, progress: bool = True) -> TrainResult:
         dist.barrier()
         dist.destroy_process_group()
     return TrainResult(out / f"step-{step:08d}", step, model)
+
+
+def _lock_run(out: Path):
+    """Take an exclusive lock on the run folder, so two trainers never write one run."""
+    import fcntl
+
+    out.mkdir(parents=True, exist_ok=True)
+    handle = open(out / ".lock", "w")  # noqa: SIM115  (kept open: the lock lives as long as the handle)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise RuntimeError(f"{out}: another training process is using this run folder") from None
+    return handle
 
 
 _LOG_FIELDS = ["step", "loss", "lr", "val_loss", "val_psnr", "seconds"]
