@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.darkroom-installed
 
-.PHONY: demo test test-slow lint install
+.PHONY: demo test test-slow lint install browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/darkroom demo -o demo-output
 
-test: $(STAMP)
+# The end-to-end web test drives Debian's Chromium (never a downloaded browser build).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) browser
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
 

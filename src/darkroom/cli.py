@@ -119,6 +119,15 @@ def _cmd_demo(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(a: argparse.Namespace) -> int:
+    from .app import serve
+
+    if a.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: serving on {a.host}: other machines can reach this server", file=sys.stderr)
+    serve(a.host, a.port, max_upload_mb=a.max_upload_mb, queue_size=a.queue_size)
+    return 0
+
+
 def _cmd_evaluate(a: argparse.Namespace) -> int:
     from .evaluate import main as evaluate_main
 
@@ -180,6 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--preset", default="lowlight")
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(func=_cmd_demo)
+
+    s = sub.add_parser("serve", help="start the web app and REST API (localhost by default)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--max-upload-mb", type=float, default=50)
+    s.add_argument("--queue-size", type=int, default=8, help="requests that may wait; more get 503 busy")
+    s.set_defaults(func=_cmd_serve)
 
     s = sub.add_parser("evaluate", help="score methods on a clean set with a preset, paired or unpaired data")
     s.add_argument("clean_dir", nargs="?")

@@ -203,15 +203,34 @@ def write_image(
     16-bit PNG or TIFF (JPEG is 8-bit only); ``float32=True`` writes an unclipped float32 TIFF.
     """
     path = Path(path)
-    suffix = path.suffix.lower()
+    try:
+        data = encode_image(
+            arr, path.suffix, bit_depth=bit_depth, exif=exif, icc_profile=icc_profile, quality=quality, float32=float32
+        )
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+    atomic_write_bytes(path, data)
+    return path
+
+
+def encode_image(
+    arr: np.ndarray,
+    suffix: str,
+    *,
+    bit_depth: int = 8,
+    exif: bytes | None = None,
+    icc_profile: bytes | None = None,
+    quality: int = 95,
+    float32: bool = False,
+) -> bytes:
+    """The bytes of an image file for ``suffix`` (.png, .jpg/.jpeg, .tif/.tiff); see :func:`write_image`."""
+    suffix = suffix.lower()
     if suffix not in (".png", ".jpg", ".jpeg", ".tif", ".tiff"):
-        raise ValueError(f"{path}: cannot write {suffix or 'files without a suffix'}; use .png, .jpg or .tiff")
+        raise ValueError(f"cannot write {suffix or 'files without a suffix'}; use .png, .jpg or .tiff")
     arr = np.asarray(arr, np.float32)
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
-    data = _encode(arr, suffix, bit_depth, exif, icc_profile, quality, float32)
-    atomic_write_bytes(path, data)
-    return path
+    return _encode(arr, suffix, bit_depth, exif, icc_profile, quality, float32)
 
 
 def _encode(
