@@ -208,3 +208,37 @@ def test_browser_upload_enhance_compare_and_download(live_server, tmp_path):
         browser.close()
     out, _ = read_image_with_info(saved)
     assert out.shape == (120, 160, 3)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+
+
+def test_concurrent_uploads_are_answered_or_told_busy_and_memory_stays_bounded(live_server):
+    import httpx
+
+    data = png(256, 256)
+    results: list[int] = []
+    lock = threading.Lock()
+
+    def upload() -> None:
+        with httpx.Client(timeout=120) as c:
+            r = c.post(f"{live_server}/api/enhance", files={"file": ("a.png", data, "image/png")})
+        if r.status_code == 200:
+            assert read_image_with_info(r.content)[0].shape == (256, 256, 3)
+        else:
+            assert r.status_code == 503 and "busy" in r.json()["detail"]
+        with lock:
+            results.append(r.status_code)
+
+    before = _rss_mb()
+    for _ in range(2):  # two bounded waves of 12 simultaneous uploads, loopback only
+        threads = [threading.Thread(target=upload) for _ in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(180)
+    assert len(results) == 24 and set(results) <= {200, 503}
+    assert results.count(200) >= 9  # the queue (8) plus the one running: at least that many per wave succeed
+    assert _rss_mb() - before < 400

@@ -119,3 +119,14 @@ def test_patch_larger_than_image_is_a_clear_error():
     ds = dt.SyntheticPairs([np.zeros((10, 10, 3), np.uint8)], dt.make_degrader("identity"), patch_size=32)
     with pytest.raises(dt.DataError, match="smaller than the patch size"):
         ds[0]
+
+
+def test_corrupt_deflate_stream_is_a_data_error_not_a_crash(tmp_path):
+    """Found by the fuzz suite: zlib.error used to escape."""
+    z = make_zip(tmp_path / "c.zip", {"a.png": png_bytes(0, 64)})
+    raw = bytearray(z.read_bytes())
+    start = raw.index(b"a.png") + len("a.png")  # the compressed data follows the local header's name
+    raw[start + 10 : start + 40] = b"\xff" * 30
+    z.write_bytes(bytes(raw))
+    with pytest.raises(dt.DataError, match="c.zip: member 'a.png' cannot be read"):
+        dt.read_zip_members(z)

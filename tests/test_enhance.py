@@ -199,3 +199,26 @@ def test_malformed_model_card_is_refused(tiny_weights, tmp_path):
     os.remove(w.with_suffix(".json"))
     with pytest.raises(ValueError, match="model card missing"):
         load_enhancer(str(w))
+
+
+def test_full_disk_gives_a_clear_error_and_loses_nothing(tiny_weights, tmp_path, monkeypatch, capsys):
+    import errno
+
+    _photo_tree(tmp_path / "in", 2)
+    originals = {p: p.read_bytes() for p in (tmp_path / "in").rglob("*.png")}
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    code = cli(["enhance", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", str(tiny_weights), "-q"])
+    assert code == 1 and "No space left on device" in capsys.readouterr().out
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file()]  # no partial file left behind
+    assert all(p.read_bytes() == data for p, data in originals.items())
+
+
+def test_output_folder_that_is_a_file_is_a_clear_error(tiny_weights, tmp_path, capsys):
+    write_image(tmp_path / "in" / "a.png", smooth_photo(16, 16))
+    (tmp_path / "out").write_text("I am a file")
+    code = cli(["enhance", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", str(tiny_weights), "-q"])
+    assert code == 1 and "a.png" in capsys.readouterr().out

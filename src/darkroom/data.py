@@ -15,6 +15,7 @@ import gzip
 import os
 import stat
 import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -100,7 +101,7 @@ def read_zip_members(zip_path: str | os.PathLike, *, limits: ZipLimits = ZipLimi
     zip_path = str(zip_path)
     try:
         zf = zipfile.ZipFile(zip_path)
-    except (OSError, zipfile.BadZipFile) as e:
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError) as e:
         raise DataError(f"{zip_path}: not a readable ZIP file ({e})") from None
     with zf:
         infos = zf.infolist()
@@ -122,7 +123,8 @@ def read_zip_members(zip_path: str | os.PathLike, *, limits: ZipLimits = ZipLimi
             try:
                 with zf.open(info) as f:
                     data = f.read(info.file_size + 1)
-            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as e:
+            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError, zlib.error) as e:
+                # RuntimeError: encrypted member; zlib.error: corrupt deflate stream
                 raise DataError(f"{zip_path}: member {name!r} cannot be read ({e})") from None
             if len(data) > info.file_size:
                 raise DataError(f"{zip_path}: member {name!r} is larger than its header says; refused")
