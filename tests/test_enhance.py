@@ -222,3 +222,11 @@ def test_output_folder_that_is_a_file_is_a_clear_error(tiny_weights, tmp_path, c
     (tmp_path / "out").write_text("I am a file")
     code = cli(["enhance", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", str(tiny_weights), "-q"])
     assert code == 1 and "a.png" in capsys.readouterr().out
+
+
+def test_demo_writes_the_comparison_and_scores(tiny_weights, tmp_path, capsys):
+    assert cli(["demo", "-o", str(tmp_path / "demo"), "--model", str(tiny_weights)]) == 0
+    out = capsys.readouterr().out
+    assert "input    (lowlight): PSNR" in out and "restored" in out
+    assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == ["comparison.png", "input.png", "restored.png"]
+    assert Image.open(tmp_path / "demo" / "comparison.png").size[0] > 800

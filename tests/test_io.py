@@ -145,3 +145,13 @@ def test_find_images_is_recursive_and_skips_hidden(tmp_path):
     for p in [tmp_path / "x.png", tmp_path / "a" / "b" / "y.JPG", tmp_path / ".hidden" / "z.png", tmp_path / "n.txt"]:
         p.write_bytes(b"")
     assert [p.relative_to(tmp_path).as_posix() for p in find_images(tmp_path)] == ["a/b/y.JPG", "x.png"]
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    p = write_image(tmp_path / "a.png", np.zeros((4, 4, 3), np.float32))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~umask

@@ -145,3 +145,9 @@ def test_unpaired_mode_reports_no_reference_scores(tmp_path):
     )
     m = json.loads((tmp_path / "u.json").read_text())["methods"][0]
     assert m["brightness"] > 0.3 and m["loe"] is not None and m.get("psnr") is None
+
+
+@pytest.mark.parametrize("name", list(BASELINES))
+def test_baselines_keep_grey_shapes(name):
+    x = smooth_photo(30, 30)[:, :, :1]
+    assert BASELINES[name](x).shape == (30, 30, 1)

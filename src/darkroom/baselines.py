@@ -76,14 +76,29 @@ def nlm(x: np.ndarray) -> np.ndarray:
     return _f(cv2.fastNlMeansDenoisingColored(u8, None, h, h, 7, 21))
 
 
+def _same_shape(method: Method) -> Method:
+    """Grey ``(H, W, 1)`` or ``(H, W)`` inputs go through the RGB path and come back grey."""
+
+    def run(x: np.ndarray) -> np.ndarray:
+        if x.ndim == 3 and x.shape[2] == 3:
+            return method(x)
+        rgb = np.repeat(x.reshape(x.shape[0], x.shape[1], 1), 3, axis=2)
+        return method(rgb).mean(axis=2).reshape(x.shape).astype(np.float32)
+
+    return run
+
+
 BASELINES: dict[str, Method] = {
-    "identity": identity,
-    "gamma": gamma,
-    "clahe": clahe,
-    "histeq": histeq,
-    "median3": median3,
-    "bilateral": bilateral,
-    "nlm": nlm,
-    "gamma+nlm": lambda x: nlm(gamma(x)),
-    "gamma+median3": lambda x: median3(gamma(x)),
+    name: _same_shape(fn)
+    for name, fn in {
+        "identity": identity,
+        "gamma": gamma,
+        "clahe": clahe,
+        "histeq": histeq,
+        "median3": median3,
+        "bilateral": bilateral,
+        "nlm": nlm,
+        "gamma+nlm": lambda x: nlm(gamma(x)),
+        "gamma+median3": lambda x: median3(gamma(x)),
+    }.items()
 }

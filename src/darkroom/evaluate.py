@@ -107,6 +107,19 @@ def resolve_method(name: str) -> Callable[[np.ndarray], np.ndarray]:
     return lambda x: enhance(x, enh)
 
 
+def _available(method: str) -> bool:
+    from .baselines import BASELINES
+    from .checkpoint import CheckpointError, resolve_weights
+
+    if method in BASELINES:
+        return True
+    try:
+        resolve_weights(method)
+    except CheckpointError:
+        return False
+    return True
+
+
 def _mean(values: list[float | None]) -> float | None:
     vals = [v for v in values if v is not None and math.isfinite(v)]
     return float(np.mean(vals)) if vals else None
@@ -232,7 +245,12 @@ def main(a: argparse.Namespace) -> int:
         preset, dataset = a.preset, Path(a.clean_dir).name
     else:
         raise ValueError("give CLEAN_DIR, --pairs LOW HIGH, --unpaired DIR or --mnist IDX")
-    results, kept = evaluate(samples, a.method, progress=not a.quiet)
+    methods = a.method
+    if getattr(a, "skip_missing", False):
+        methods = [m for m in a.method if _available(m)]
+        for m in sorted(set(a.method) - set(methods)):
+            print(f"note: skipped {m!r}: not a baseline and no such model is shipped")
+    results, kept = evaluate(samples, methods, progress=not a.quiet)
     report = {"preset": preset, "dataset": a.dataset_name or dataset, "n": len(samples), "methods": results}
     from .io import atomic_write_bytes
 

@@ -1,0 +1,119 @@
+"""Ship a training run's latest checkpoint as a package model with its model card.
+
+    python benchmarks/ship_weights.py runs/lumen --name lumen --trained-for "dark + noisy photos, blind"
+    python benchmarks/ship_weights.py runs/lumen --name lumen --results benchmarks/results/*.json  # add scores
+
+Writes ``src/darkroom/weights/NAME.safetensors`` and ``NAME.json``: architecture, config, parameters,
+GFLOP per megapixel, data, degradations, steps, wall time, hardware, and, with ``--results``, every
+score of this model found in evaluation JSON files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+from pathlib import Path
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from darkroom.checkpoint import WEIGHTS_DIR, load_model, read_card, save_model
+from darkroom.models import get_spec
+
+
+def wall_seconds(log_csv: Path) -> float:
+    """Training wall time summed over the segments of a resumed run (``seconds`` restarts at each)."""
+    total, last = 0.0, 0.0
+    with log_csv.open() as f:
+        for row in csv.DictReader(f):
+            s = float(row["seconds"] or 0)
+            if s < last:
+                total += last
+            last = s
+    return total + last
+
+
+def gflop_per_megapixel(model: torch.nn.Module, arch: str) -> float | None:
+    if get_spec(arch).kind != "image":
+        return None
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(torch.rand(1, 3, 512, 512))
+    return round(counter.get_total_flops() / 1e9 / (512 * 512 / 1e6), 2)
+
+
+def scores_from(results: list[Path], name: str) -> list[dict]:
+    out = []
+    for path in results:
+        report = json.loads(path.read_text())
+        for m in report["methods"]:
+            if m["method"] == name:
+                keep = {
+                    k: m.get(k)
+                    for k in (
+                        "psnr",
+                        "ssim",
+                        "msssim",
+                        "psnr_gtmean",
+                        "ssim_gtmean",
+                        "loe",
+                        "brightness",
+                        "niqe",
+                        "seconds_per_megapixel",
+                    )
+                    if m.get(k) is not None
+                }
+                out.append({"dataset": report["dataset"], "preset": report["preset"], "n": report["n"], **keep})
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run", type=Path)
+    p.add_argument("--name", required=True)
+    p.add_argument("--trained-for", default="")
+    p.add_argument("--results", nargs="*", type=Path, default=[])
+    p.add_argument("--note", default="")
+    a = p.parse_args()
+    target = WEIGHTS_DIR / f"{a.name}.safetensors"
+    if a.run.suffix == ".safetensors":  # refresh only the card of shipped weights
+        model, card = load_model(a.run)
+        base = read_card(a.run.with_suffix(".json"))["card"]
+    else:
+        model, card = load_model(a.run)
+        config = json.loads((a.run / "config.json").read_text())
+        log = a.run / "log.csv"
+        rows = list(csv.DictReader(log.open()))
+        val = [r for r in rows if r.get("val_psnr")]
+        base = {
+            "trained_for": a.trained_for,
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "gflop_per_megapixel": gflop_per_megapixel(model, card["arch"]),
+            "data": config["data"],
+            "data_kind": config["data_kind"],
+            "degradations": config["presets"],
+            "recipe": {
+                k: config[k]
+                for k in ("patch_size", "batch_size", "loss", "optimizer", "lr", "schedule", "iterations", "seed")
+                if k in config
+            },
+            "steps": int(rows[-1]["step"]) if rows else 0,
+            "wall_time_hours": round(wall_seconds(log) / 3600, 2),
+            "hardware": f"{os.cpu_count()}-core {platform.machine()} CPU, torch {torch.__version__}",
+            "validation": {
+                "held_out": "last images of the training source (val_split) or the held-out digits",
+                "final_val_psnr": round(float(val[-1]["val_psnr"]), 3) if val else None,
+            },
+        }
+    if a.note:
+        base["note"] = a.note
+    if a.results:
+        base["evaluation"] = scores_from(a.results, a.name)
+    save_model(target, model, card["arch"], card["config"], base)
+    print(f"wrote {target} ({target.stat().st_size / 1e6:.2f} MB) and its card")
+
+
+if __name__ == "__main__":
+    main()
