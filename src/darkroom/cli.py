@@ -62,9 +62,10 @@ def _cmd_models(a: argparse.Namespace) -> int:
     print(f"{'model':<14} {'arch':<13} {'params':>8} {'GFLOP/MP':>9}  trained for")
     for name, card in shipped.items():
         c = card["card"]
+        gflop = c.get("gflop_per_megapixel")
         print(
-            f"{name:<14} {card['arch']:<13} {c.get('parameters', 0) / 1e6:>7.2f}M "
-            f"{c.get('gflop_per_megapixel', 0):>9.1f}  {c.get('trained_for', '')}"
+            f"{name:<14} {card['arch']:<13} {(c.get('parameters') or 0) / 1e6:>7.2f}M "
+            f"{'-' if gflop is None else f'{gflop:.1f}':>9}  {c.get('trained_for', '')}"
         )
     print("\narchitectures you can train: " + ", ".join(f"{n}" for n in list_models()))
     if a.verbose:

@@ -170,11 +170,10 @@ def evaluate(
 
 
 def _niqe(image: np.ndarray) -> float | None:
-    try:
-        from .niqe import niqe
-    except ImportError:
-        return None
-    return niqe(image)
+    """NIQE, or ``None`` for images too small for one 96x96 patch."""
+    from .niqe import PATCH, niqe
+
+    return niqe(image) if min(image.shape[:2]) >= PATCH else None
 
 
 def _round(v: float | None, digits: int = 4) -> float | None:
