@@ -60,7 +60,9 @@ def test_resume_gives_exactly_the_uninterrupted_run(images, tmp_path):
     whole = train(tiny(images, tmp_path / "whole"), progress=False)
     train(tiny(images, tmp_path / "split", "stop_at=3"), progress=False)
     assert ck.latest_checkpoint(tmp_path / "split").name == "step-00000003"
-    resumed = train(tiny(images, tmp_path / "split"), progress=False)
+    with pytest.raises(ValueError, match="pass --resume to continue it"):
+        train(tiny(images, tmp_path / "split"), progress=False)
+    resumed = train(tiny(images, tmp_path / "split"), resume=True, progress=False)
     assert losses(tmp_path / "whole") == losses(tmp_path / "split")
     assert whole.step == resumed.step == 6
     a, b = whole.model.state_dict(), resumed.model.state_dict()
@@ -189,4 +191,76 @@ def test_a_second_trainer_on_the_same_run_folder_is_refused(images, tmp_path):
             train(tiny(images, tmp_path / "run"), progress=False)
     finally:
         held.close()
-    assert train(tiny(images, tmp_path / "run", "iterations=2"), progress=False).step == 2
+    assert train(tiny(images, tmp_path / "run", "iterations=2"), resume=True, progress=False).step == 2
+
+
+def test_perceptual_loss_trains_from_a_local_vgg_file(images, tmp_path):
+    from safetensors.torch import save_file
+
+    from darkroom.models.vgg19 import VGG19Features
+
+    torch.manual_seed(0)
+    vgg = VGG19Features()
+    save_file({k: v for k, v in vgg.state_dict().items() if k.startswith("features.")}, tmp_path / "vgg.safetensors")
+    result = train(
+        tiny(
+            images, tmp_path / "run", "loss=perceptual", f"vgg_weights={tmp_path / 'vgg.safetensors'}", "iterations=2"
+        ),
+        progress=False,
+    )
+    assert result.step == 2
+    with pytest.raises(ValueError, match="needs vgg_weights"):
+        train(tiny(images, tmp_path / "run2", "loss=perceptual"), progress=False)
+
+
+def test_training_killed_with_sigkill_resumes_from_an_intact_checkpoint(images, tmp_path):
+    import signal
+    import time
+
+    run = tmp_path / "killed"
+    args = [
+        sys.executable,
+        "-m",
+        "darkroom.cli",
+        "train",
+        "-q",
+        "--set",
+        "model=residual-cnn",
+        "--set",
+        "model_config={width: 8, blocks: 1}",
+        "--set",
+        f"data={images}",
+        "--set",
+        "presets=[gauss25]",
+        "--set",
+        "patch_size=16",
+        "--set",
+        "batch_size=4",
+        "--set",
+        "iterations=100000",
+        "--set",
+        "ckpt_every=5",
+        "--set",
+        "val_every=100000",
+        "--set",
+        f"out={run}",
+        "--set",
+        "threads=1",
+    ]
+    proc = subprocess.Popen(args)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(run.glob("step-*"))) < 2:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    latest = ck.latest_checkpoint(run)
+    assert latest is not None
+    step = int(latest.name.split("-")[1])
+    model, _ = ck.load_model(run)  # the checkpoint `latest` names is whole and loads
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    resumed = train(
+        TrainConfig.from_file(None, [a for a in args[args.index("--set") + 1 :: 2]] + [f"iterations={step + 3}"]),
+        resume=True,
+        progress=False,
+    )
+    assert resumed.step == step + 3

@@ -79,7 +79,7 @@ def _cmd_train(a: argparse.Namespace) -> int:
 
     cfg = TrainConfig.from_file(a.config, a.set)
     try:
-        result = train(cfg, progress=not a.quiet)
+        result = train(cfg, resume=a.resume, progress=not a.quiet)
     except NonFiniteLossError as e:
         print(f"error: {e}", file=sys.stderr)
         return 3
@@ -167,8 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-v", "--verbose", action="store_true")
     s.set_defaults(func=_cmd_models)
 
-    s = sub.add_parser("train", help="train a model from a recipe (resumes if the output folder has a checkpoint)")
+    s = sub.add_parser("train", help="train a model from a recipe; --resume continues a run where it stopped")
     s.add_argument("--config", help="YAML or TOML recipe (see recipes/)")
+    s.add_argument("--resume", action="store_true", help="continue the run in the output folder exactly")
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=_cmd_train)

@@ -2,8 +2,8 @@
 
 ``darkroom train --config recipes/lumen.yaml --set iterations=2000`` runs :func:`train`.
 Checkpoints (safetensors + JSON) land in ``out/`` every ``ckpt_every`` steps, on Ctrl-C and on
-SIGTERM; rerunning the same command resumes where the last checkpoint left off, with the same
-samples and the same loss curve as an uninterrupted run.  Under ``torchrun`` each process
+SIGTERM; the same command with ``--resume`` continues where the last checkpoint left off, with
+the same samples and the same loss curve as an uninterrupted run.  Under ``torchrun`` each process
 trains on its own share of every batch and gradients are averaged (gloo on CPU, NCCL on GPU).
 """
 
@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from . import checkpoint as ck
 from . import data as dt
@@ -55,6 +56,10 @@ class TrainConfig:
     patch_size: int = 96
     batch_size: int = 16
     loss: str = "l1"
+    """mse, l1, charbonnier, ssim, msssim_l1, zero_reference, or perceptual (L1 + VGG19 features)."""
+    vgg_weights: str = ""
+    """For ``loss: perceptual``: a local VGG19 state dict (.safetensors, or .pth read weights-only)."""
+    perceptual_weight: float = 0.1
     optimizer: str = "adam"
     lr: float = 1e-3
     weight_decay: float = 0.0
@@ -182,9 +187,18 @@ def batch_indices(step: int, batch_size: int, rank: int, world: int) -> range:
 ModelLoss = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def make_loss(name: str) -> ModelLoss:
-    """``loss(model, input, target)``: a named loss on the model's output, or Zero-DCE's
-    reference-free ``zero_reference`` loss, which looks at the input alone."""
+def make_loss(name: str, cfg: TrainConfig | None = None) -> ModelLoss:
+    """``loss(model, input, target)``: a named loss on the model's output; Zero-DCE's
+    reference-free ``zero_reference`` loss, which looks at the input alone; or ``perceptual``,
+    L1 plus ``perceptual_weight`` times the VGG19 feature distance (weights from ``vgg_weights``)."""
+    if name == "perceptual":
+        from .models.vgg19 import PerceptualLoss, load_vgg19_features
+
+        if cfg is None or not cfg.vgg_weights:
+            raise ValueError("loss 'perceptual' needs vgg_weights: a local VGG19 state dict (nothing is downloaded)")
+        perceptual = PerceptualLoss(load_vgg19_features(cfg.vgg_weights))
+        weight = cfg.perceptual_weight
+        return lambda model, x, y: (lambda out: F.l1_loss(out, y) + weight * perceptual(out, y))(model(x).float())
     if name == "zero_reference":
         from .models.zero_dce import zero_reference_loss
 
@@ -224,11 +238,18 @@ class TrainResult:
     model: nn.Module
 
 
-def train(cfg: TrainConfig, *, progress: bool = True) -> TrainResult:
-    """Train (or resume) the run in ``cfg.out`` up to ``iterations`` (or ``stop_at``).
+def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> TrainResult:
+    """Train the run in ``cfg.out`` up to ``iterations`` (or ``stop_at``).
 
-    The run folder is locked meanwhile, so a second trainer on it is refused.
+    A folder that already holds checkpoints is continued exactly where it stopped with
+    ``resume=True`` and refused without it, so two different runs never mix.  The run folder
+    is locked meanwhile, so a second trainer on it is refused too.
     """
+    if not resume and ck.latest_checkpoint(cfg.out) is not None:
+        raise ValueError(
+            f"{cfg.out} already holds a training run; pass --resume to continue it, "
+            "or choose another output folder (--set out=...)"
+        )
     lock = _lock_run(Path(cfg.out)) if int(os.environ.get("RANK", "0")) == 0 else None
     try:
         return _train(cfg, progress=progress)
@@ -258,7 +279,7 @@ def _train(cfg: TrainConfig, *, progress: bool) -> TrainResult:
     torch.manual_seed(cfg.seed)
     arch_config = full_config(cfg.model, **cfg.model_config)
     model = create_model(cfg.model, **arch_config).to(device)
-    loss_fn = make_loss(cfg.loss)
+    loss_fn = make_loss(cfg.loss, cfg)
     opt_cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[cfg.optimizer]
     optimizer = opt_cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
