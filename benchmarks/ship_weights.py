@@ -21,6 +21,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from darkroom.checkpoint import WEIGHTS_DIR, load_model, read_card, save_model
+from darkroom.evaluate import SCORE_KEYS
 from darkroom.models import get_spec
 
 
@@ -50,21 +51,7 @@ def scores_from(results: list[Path], name: str) -> list[dict]:
         report = json.loads(path.read_text())
         for m in report["methods"]:
             if m["method"] == name:
-                keep = {
-                    k: m.get(k)
-                    for k in (
-                        "psnr",
-                        "ssim",
-                        "msssim",
-                        "psnr_gtmean",
-                        "ssim_gtmean",
-                        "loe",
-                        "brightness",
-                        "niqe",
-                        "seconds_per_megapixel",
-                    )
-                    if m.get(k) is not None
-                }
+                keep = {k: m.get(k) for k in SCORE_KEYS if m.get(k) is not None}
                 out.append({"dataset": report["dataset"], "preset": report["preset"], "n": report["n"], **keep})
     return out
 

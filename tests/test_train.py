@@ -26,29 +26,28 @@ def images(tmp_path) -> Path:
     return folder
 
 
+TINY_MODEL = [
+    "model=residual-cnn",
+    "model_config={width: 8, blocks: 1}",
+    "presets=[gauss25]",
+    "patch_size=16",
+    "batch_size=4",
+    "threads=1",
+]
+
+
 def tiny(images: Path, out: Path, *extra: str) -> TrainConfig:
-    return TrainConfig.from_file(
-        None,
-        [
-            "model=residual-cnn",
-            "model_config={width: 8, blocks: 1}",
-            f"data={images}",
-            "presets=[gauss25]",
-            "patch_size=16",
-            "batch_size=4",
-            "iterations=6",
-            "log_every=1",
-            "val_every=3",
-            "ckpt_every=2",
-            "val_split=2",
-            "val_count=2",
-            "val_size=32",
-            f"out={out}",
-            "warmup=2",
-            "threads=1",
-            *extra,
-        ],
-    )
+    settings = [
+        "iterations=6",
+        "log_every=1",
+        "val_every=3",
+        "ckpt_every=2",
+        "val_split=2",
+        "val_count=2",
+        "val_size=32",
+        "warmup=2",
+    ]
+    return TrainConfig.from_file(None, [*TINY_MODEL, f"data={images}", f"out={out}", *settings, *extra])
 
 
 def losses(run: Path) -> list[tuple[int, str]]:
@@ -117,17 +116,12 @@ def test_ddp_two_cpu_processes_end_with_identical_weights(images, tmp_path):
         "--master_port=29517",
         str(Path(__file__).parent / "ddp_worker.py"),
         str(out),
-        "model=residual-cnn",
-        "model_config={width: 8, blocks: 1}",
+        *TINY_MODEL,
         f"data={images}",
-        "presets=[gauss25]",
-        "patch_size=16",
-        "batch_size=4",
         "iterations=4",
         "val_every=100",
         "ckpt_every=100",
         f"out={out}/run",
-        "threads=1",
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)

@@ -19,6 +19,19 @@ import numpy as np
 
 from . import metrics as mt
 
+SCORE_KEYS = (
+    "psnr",
+    "ssim",
+    "msssim",
+    "psnr_gtmean",
+    "ssim_gtmean",
+    "loe",
+    "brightness",
+    "niqe",
+    "seconds_per_megapixel",
+)
+"""Every score a method's summary may carry, in table order (``None`` where not applicable)."""
+
 
 @dataclass
 class Sample:
@@ -160,7 +173,7 @@ def evaluate(
                 outputs.append(np.clip(out, 0, 1))
         kept[method] = outputs
         summary = {"method": method}
-        for key in ("psnr", "ssim", "msssim", "psnr_gtmean", "ssim_gtmean", "loe", "brightness", "niqe"):
+        for key in SCORE_KEYS[:-1]:  # all but the timing, which is per method
             if any(key in im for im in images):
                 summary[key] = _round(_mean([im.get(key) for im in images]))
         summary["seconds_per_megapixel"] = _round(seconds / max(megapixels, 1e-9))
@@ -182,21 +195,7 @@ def _round(v: float | None, digits: int = 4) -> float | None:
 
 def to_markdown(report: dict) -> str:
     """One table, methods as rows."""
-    keys = [
-        k
-        for k in (
-            "psnr",
-            "ssim",
-            "msssim",
-            "psnr_gtmean",
-            "ssim_gtmean",
-            "loe",
-            "brightness",
-            "niqe",
-            "seconds_per_megapixel",
-        )
-        if any(m.get(k) is not None for m in report["methods"])
-    ]
+    keys = [k for k in SCORE_KEYS if any(m.get(k) is not None for m in report["methods"])]
     head = f"**{report['dataset']}**, preset `{report['preset']}`, {report['n']} images\n\n"
     lines = ["| method | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     for m in report["methods"]:
