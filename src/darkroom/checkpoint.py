@@ -20,7 +20,7 @@ import torch.nn as nn
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .io import atomic_write_bytes
+from .io import DEFAULT_FILE_MODE, atomic_write_bytes
 from .models import create_model, get_spec
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -34,6 +34,7 @@ class CheckpointError(ValueError):
 def _atomic_save_tensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:
     tmp = path.with_name(f".{path.name}.part")
     save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+    os.chmod(tmp, DEFAULT_FILE_MODE)
     os.replace(tmp, path)
 
 

@@ -193,6 +193,17 @@ def _round(v: float | None, digits: int = 4) -> float | None:
     return None if v is None or not math.isfinite(v) else round(float(v), digits)
 
 
+def to_json(report: dict) -> str:
+    """The report as JSON, readable and compact: one line per method summary and per image."""
+    methods = []
+    for m in report["methods"]:
+        head = json.dumps({k: v for k, v in m.items() if k != "images"})[:-1]
+        images = ",\n   ".join(json.dumps(im) for im in m["images"])
+        methods.append(head + ', "images": [\n   ' + images + "]}")
+    top = json.dumps({k: v for k, v in report.items() if k != "methods"})[:-1]
+    return top + ', "methods": [\n ' + ",\n ".join(methods) + "]}\n"
+
+
 def to_markdown(report: dict) -> str:
     """One table, methods as rows."""
     keys = [k for k in SCORE_KEYS if any(m.get(k) is not None for m in report["methods"])]
@@ -253,7 +264,7 @@ def main(a: argparse.Namespace) -> int:
     from .io import atomic_write_bytes
 
     if a.json:
-        atomic_write_bytes(a.json, (json.dumps(report, indent=1) + "\n").encode())
+        atomic_write_bytes(a.json, to_json(report).encode())
     markdown = to_markdown(report)
     if a.markdown:
         atomic_write_bytes(a.markdown, markdown.encode())

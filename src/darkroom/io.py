@@ -32,6 +32,8 @@ WRITE_FORMATS = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "tiff": ".tiff", 
 _ORIENTATION = 0x0112
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
+DEFAULT_FILE_MODE = 0o666 & ~_UMASK
+"""The mode a plain ``open(path, "w")`` would give a new file under this process's umask."""
 
 
 class ImageError(ValueError):
@@ -292,7 +294,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the mode open() would
+        os.fchmod(fd, DEFAULT_FILE_MODE)  # mkstemp makes 0600; give the file the mode open() would
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
