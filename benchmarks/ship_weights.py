@@ -49,11 +49,23 @@ def scores_from(results: list[Path], name: str) -> list[dict]:
     out = []
     for path in results:
         report = json.loads(path.read_text())
+        if not isinstance(report, dict):  # speed.json: see speed_from
+            continue
         for m in report["methods"]:
             if m["method"] == name:
                 keep = {k: m.get(k) for k in SCORE_KEYS if m.get(k) is not None}
                 out.append({"dataset": report["dataset"], "preset": report["preset"], "n": report["n"], **keep})
     return out
+
+
+def speed_from(results: list[Path], name: str) -> list[dict]:
+    """This model's rows of benchmarks/results/speed.json, if it is among ``results``."""
+    rows = []
+    for path in results:
+        data = json.loads(path.read_text())
+        if isinstance(data, list):
+            rows += [{k: v for k, v in r.items() if k != "model"} for r in data if r.get("model") == name]
+    return rows
 
 
 def main() -> None:
@@ -98,6 +110,7 @@ def main() -> None:
         base["note"] = a.note
     if a.results:
         base["evaluation"] = scores_from(a.results, a.name)
+        base["speed"] = speed_from(a.results, a.name) or base.get("speed", [])
     save_model(target, model, card["arch"], card["config"], base)
     print(f"wrote {target} ({target.stat().st_size / 1e6:.2f} MB) and its card")
 

@@ -200,6 +200,7 @@ def test_browser_upload_enhance_compare_and_download(live_server, tmp_path):
         page.wait_for_selector("#result:not([hidden])", timeout=60_000)
         page.wait_for_function("document.getElementById('after').naturalWidth > 0")
         assert "done" in page.inner_text("#status")
+        assert page.is_visible("#compare") and not page.is_visible("#canvas")  # the comparison replaces the upload
         page.fill("#slider", "30")
         with page.expect_download() as download:
             page.click("#download")
