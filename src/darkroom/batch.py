@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .io import READ_SUFFIXES, find_images, output_suffix
+from .io import find_images, output_suffix
 
 
 @dataclass
@@ -94,4 +94,4 @@ def run_batch(
     return report
 
 
-__all__ = ["BatchReport", "collect_inputs", "plan_output", "run_batch", "READ_SUFFIXES"]
+__all__ = ["BatchReport", "collect_inputs", "plan_output", "run_batch"]
