@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from fastapi import FastAPI, File, Form, HTTPException, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 STATIC = Path(__file__).parent / "static"
 MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".tiff": "image/tiff"}
@@ -194,7 +195,9 @@ def create_app(
     ):
         import asyncio
 
-        job, work = make_job(await read_upload(file), file.filename or "upload", model, roi, format)
+        job, work = await run_in_threadpool(
+            make_job, await read_upload(file), file.filename or "upload", model, roi, format
+        )  # decoding a large photo must not block the event loop
         submit(job, work)
         while job.status in ("queued", "running"):
             await asyncio.sleep(0.05)
@@ -213,7 +216,9 @@ def create_app(
         roi: str | None = Form(None),
         format: str | None = Form(None),
     ) -> dict:
-        job, work = make_job(await read_upload(file), file.filename or "upload", model, roi, format)
+        job, work = await run_in_threadpool(
+            make_job, await read_upload(file), file.filename or "upload", model, roi, format
+        )  # decoding a large photo must not block the event loop
         submit(job, work)
         return {"id": job.id}
 

@@ -76,9 +76,10 @@ def _as_enhancer(model: str | os.PathLike | Enhancer | Any, backend: str) -> Enh
     if isinstance(model, Enhancer):
         return model
     if hasattr(model, "forward"):  # a torch module
-        from .models.registry import _REGISTRY
+        from .models import find_spec
 
-        multiple = next((s.multiple for s in _REGISTRY.values() if isinstance(model, s.constructor)), 16)
+        spec = find_spec(model)
+        multiple = spec.multiple if spec else 16  # an unregistered module: pad to a safe common grid
         return Enhancer(type(model).__name__, _torch_runner(model.eval()), max(1, multiple), {})
     return load_enhancer(str(model), backend)
 

@@ -97,26 +97,24 @@ def resolve_method(name: str) -> Callable[[np.ndarray], np.ndarray]:
 
     if name in BASELINES:
         return BASELINES[name]
-    from .checkpoint import load_model
+    from .checkpoint import load_model, read_card, resolve_weights
+    from .enhance import enhance, load_enhancer
     from .models import get_spec
 
     if name.endswith(".onnx"):
-        from .enhance import enhance, load_enhancer
-
         enh = load_enhancer(name, "onnx")
         return lambda x: enhance(x, enh)
-    model, card = load_model(name)
-    if get_spec(card["arch"]).kind == "flat":
+    if get_spec(read_card(resolve_weights(name).with_suffix(".json"))["arch"]).kind == "flat":
         import torch
+
+        model, _ = load_model(name)
 
         def run_flat(x: np.ndarray) -> np.ndarray:
             with torch.inference_mode():
                 return model(torch.from_numpy(x.reshape(1, -1).astype(np.float32))).numpy().reshape(x.shape)
 
         return run_flat
-    from .enhance import Enhancer, _torch_runner, enhance
-
-    enh = Enhancer(name, _torch_runner(model), max(1, get_spec(card["arch"]).multiple), card)
+    enh = load_enhancer(name)
     return lambda x: enhance(x, enh)
 
 

@@ -55,6 +55,11 @@ def get_spec(name: str) -> ModelSpec:
         raise ValueError(f"unknown model {name!r}; known models: {', '.join(sorted(_REGISTRY))}") from None
 
 
+def find_spec(module: nn.Module) -> ModelSpec | None:
+    """The spec whose constructor built ``module``, or ``None`` for an unregistered module."""
+    return next((s for s in _REGISTRY.values() if isinstance(module, s.constructor)), None)
+
+
 def list_models() -> list[str]:
     """Registered architecture names, sorted."""
     return sorted(_REGISTRY)
