@@ -58,6 +58,10 @@ def scores_from(results: list[Path], name: str) -> list[dict]:
     return out
 
 
+HALF_ABOVE_BYTES = 8_000_000
+"""Weights larger than this in float32 are shipped as float16."""
+
+
 def speed_from(results: list[Path], name: str) -> list[dict]:
     """This model's rows of benchmarks/results/speed.json, if it is among ``results``."""
     rows = []
@@ -111,7 +115,10 @@ def main() -> None:
     if a.results:
         base["evaluation"] = scores_from(a.results, a.name)
         base["speed"] = speed_from(a.results, a.name) or base.get("speed", [])
-    save_model(target, model, card["arch"], card["config"], base)
+    params = sum(p.numel() for p in model.parameters())
+    half = params * 4 > HALF_ABOVE_BYTES  # keeps every shipped file a few MB; load_model reads it back as float32
+    base["stored_as"] = "float16" if half else "float32"
+    save_model(target, model, card["arch"], card["config"], base, half=half)
     print(f"wrote {target} ({target.stat().st_size / 1e6:.2f} MB) and its card")
 
 

@@ -230,3 +230,50 @@ def test_demo_writes_the_comparison_and_scores(tiny_weights, tmp_path, capsys):
     assert "input    (lowlight): PSNR" in out and "restored" in out
     assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == ["comparison.png", "input.png", "restored.png"]
     assert Image.open(tmp_path / "demo" / "comparison.png").size[0] > 800
+
+
+def test_exposure_cue_is_the_same_for_numpy_and_torch_and_tracks_brightness():
+    from darkroom.exposure import exposure_cue
+
+    rng = np.random.default_rng(0)
+    x = rng.random((2, 3, 300, 400), dtype=np.float32)
+    x[1] *= 0.1
+    a, b = exposure_cue(x), exposure_cue(torch.from_numpy(x)).numpy()
+    assert a.shape == (2, 5) and a.dtype == np.float32
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    assert a[1, 0] < a[0, 0] / 5 and a[1, 4] > a[0, 4]  # darker: lower mean, more dark pixels
+
+
+def test_every_tile_gets_the_exposure_cue_of_the_whole_photo():
+    from darkroom.enhance import image_cue, run_tiled
+
+    seen = []
+
+    def run(x, cue):
+        seen.append(cue)
+        return x
+
+    enh = Enhancer("recorder", run, 16, {}, uses_cue=True)
+    photo = np.zeros((600, 700, 3), np.float32)
+    photo[:, 350:] = 0.9  # a dark half and a bright half: per-tile cues would differ
+    out = run_tiled(enh, photo, tile=256, overlap=32)
+    assert len(seen) > 4
+    np.testing.assert_allclose(out, photo, atol=1e-6)
+    for cue in seen:
+        np.testing.assert_array_equal(cue, image_cue(enh, photo))
+
+
+def test_an_roi_is_brightened_by_its_own_exposure_cue():
+    from darkroom.enhance import image_cue
+
+    seen = []
+
+    def run(x, cue):
+        seen.append(cue)
+        return x
+
+    enh = Enhancer("recorder", run, 16, {}, uses_cue=True)
+    photo = np.full((200, 300, 3), 0.9, np.float32)
+    photo[50:100, 60:160] = 0.05
+    enhance(photo, enh, roi=(60, 50, 100, 50))
+    np.testing.assert_array_equal(seen[0], image_cue(enh, photo[50:100, 60:160]))

@@ -151,3 +151,27 @@ def test_unpaired_mode_reports_no_reference_scores(tmp_path):
 def test_baselines_keep_grey_shapes(name):
     x = smooth_photo(30, 30)[:, :, :1]
     assert BASELINES[name](x).shape == (30, 30, 1)
+
+
+def test_reuse_keeps_baseline_scores_only_for_the_very_same_inputs(tmp_path, capsys):
+    for i in range(2):
+        write_image(tmp_path / "clean" / f"im{i}.png", smooth_photo(48, 64, seed=i))
+    base = ["evaluate", str(tmp_path / "clean"), "--preset", "dark-gauss", "-q", "--method", "identity"]
+    base += ["--method", "gamma+median3"]
+    old = tmp_path / "old.json"
+    assert cli([*base, "--json", str(old)]) == 0
+    report = json.loads(old.read_text())
+    report["methods"][1]["psnr"] = 99.0  # a mark that only a reused row can carry
+    old.write_text(json.dumps(report))
+
+    assert (
+        cli([*base, "--reuse", str(old), "--json", str(tmp_path / "same.json"), "--figure", str(tmp_path / "f.png")])
+        == 0
+    )
+    same = json.loads((tmp_path / "same.json").read_text())
+    assert same["methods"][1]["psnr"] == 99.0 and (tmp_path / "f.png").stat().st_size > 10_000
+
+    assert cli([*base, "--seed", "1", "--reuse", str(old), "--json", str(tmp_path / "other.json")]) == 0
+    other = json.loads((tmp_path / "other.json").read_text())
+    assert other["methods"][1]["psnr"] != 99.0  # other inputs: everything recomputed
+    capsys.readouterr()

@@ -213,6 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--figure")
     s.add_argument("--dataset-name")
     s.add_argument("--skip-missing", action="store_true", help="skip models that are not shipped instead of failing")
+    s.add_argument(
+        "--reuse",
+        metavar="JSON",
+        help="keep the classical baselines' scores from this earlier report when it scored the same inputs",
+    )
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=_cmd_evaluate)
     return p

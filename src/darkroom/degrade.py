@@ -258,18 +258,20 @@ class MixConfig:
     learns to leave a good photo alone.
     """
 
-    p_clean: float = 0.1
-    p_dark: float = 0.55
-    p_lowlight: float = 0.2
-    dark_factor: tuple[float, float] = (0.08, 0.9)
+    p_clean: float = 0.08
+    p_dark: float = 0.35
+    p_lowlight: float = 0.25
+    dark_factor: tuple[float, float] = (0.05, 0.5)
+    """Darkening is clearly dark or absent: a photo darkened by 0.8 looks like an ordinary one, and
+    training on such pairs teaches the model to brighten photos that need nothing."""
     dark_gamma: tuple[float, float] = (1.0, 1.8)
     lowlight_exposure: tuple[float, float] = (0.02, 0.3)
     lowlight_photons: tuple[float, float] = (300.0, 5000.0)
-    gauss_sigma: tuple[float, float] = (0.0, 50 / 255)
+    gauss_sigma: tuple[float, float] = (0.0, 55 / 255)
     poisson_peak: tuple[float, float] = (10.0, 200.0)
     speckle_sigma: tuple[float, float] = (0.0, 0.25)
-    sp_density: tuple[float, float] = (0.0, 0.2)
-    noise_weights: tuple[float, float, float, float, float] = (0.45, 0.15, 0.1, 0.15, 0.15)
+    sp_density: tuple[float, float] = (0.0, 0.25)
+    noise_weights: tuple[float, float, float, float, float] = (0.4, 0.12, 0.1, 0.25, 0.13)
     """Chances of gaussian, poisson, speckle, salt-and-pepper, none."""
 
 

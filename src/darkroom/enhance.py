@@ -4,8 +4,9 @@
 into tiles whose origins sit on the model's downsampling grid; each tile sees ``overlap``
 pixels of real context on every side, and neighbouring tiles are blended with short linear
 ramps inside that context.  Once the context left after the ramp covers the model's receptive
-field (lumen: 155 px), tiled and whole-image results agree to float rounding.  Memory is bounded by
-the tile size, not the photo size.
+field, tiled and whole-image results agree to float rounding.  A model that reads the exposure
+cue (:mod:`darkroom.exposure`) gets the one computed from the whole photo (or the whole ROI) with
+every tile.  Memory is bounded by the tile size, not the photo size.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ DEFAULT_MODEL = "lumen"
 FADE = 32
 """Pixels over which neighbouring tiles are blended."""
 DEFAULT_OVERLAP = 192
-"""Context per tile side: lumen's receptive field reaches 155 px, plus the fade, on its grid."""
-Runner = Callable[[np.ndarray], np.ndarray]
-"""``(1, 3, h, w)`` float32 with h, w multiples of the model's grid -> same shape."""
+"""Context per tile side: the ramp takes the inner 32 px, leaving 160 px of real surroundings,
+more than lumen's receptive field reaches (131 px each side, measured by back-propagation)."""
+Runner = Callable[[np.ndarray, "np.ndarray | None"], np.ndarray]
+"""``(1, 3, h, w)`` float32 with h, w multiples of the model's grid, and the exposure cue
+``(1, 5)`` float32 or ``None`` -> ``(1, 3, h, w)``."""
 
 
 @dataclass
@@ -36,6 +39,8 @@ class Enhancer:
     run: Runner
     multiple: int
     card: dict
+    uses_cue: bool = False
+    """Whether ``run`` wants the whole-image exposure cue with every tile."""
 
     def __call__(self, image: np.ndarray, **kwargs: Any) -> np.ndarray:
         return enhance(image, self, **kwargs)
@@ -44,9 +49,11 @@ class Enhancer:
 def _torch_runner(model) -> Runner:
     import torch
 
-    def run(x: np.ndarray) -> np.ndarray:
+    def run(x: np.ndarray, cue: np.ndarray | None = None) -> np.ndarray:
         with torch.inference_mode():
-            return model(torch.from_numpy(x)).numpy()
+            if cue is None:
+                return model(torch.from_numpy(x)).numpy()
+            return model(torch.from_numpy(x), cue=torch.from_numpy(cue)).numpy()
 
     return run
 
@@ -69,7 +76,8 @@ def load_enhancer(name_or_path: str = DEFAULT_MODEL, backend: str = "torch") -> 
     spec = get_spec(card["arch"])
     if spec.kind != "image":
         raise ValueError(f"{name_or_path}: {card['arch']} works on {spec.kind} inputs, not photos")
-    return Enhancer(str(name_or_path), _torch_runner(model), max(1, spec.multiple), card)
+    uses_cue = bool(getattr(model, "uses_cue", False))
+    return Enhancer(str(name_or_path), _torch_runner(model), max(1, spec.multiple), card, uses_cue)
 
 
 def _as_enhancer(model: str | os.PathLike | Enhancer | Any, backend: str) -> Enhancer:
@@ -80,11 +88,21 @@ def _as_enhancer(model: str | os.PathLike | Enhancer | Any, backend: str) -> Enh
 
         spec = find_spec(model)
         multiple = spec.multiple if spec else 16  # an unregistered module: pad to a safe common grid
-        return Enhancer(type(model).__name__, _torch_runner(model.eval()), max(1, multiple), {})
+        uses_cue = bool(getattr(model, "uses_cue", False))
+        return Enhancer(type(model).__name__, _torch_runner(model.eval()), max(1, multiple), {}, uses_cue)
     return load_enhancer(str(model), backend)
 
 
-def _run_padded(enh: Enhancer, x: np.ndarray) -> np.ndarray:
+def image_cue(enh: Enhancer, x: np.ndarray) -> np.ndarray | None:
+    """The exposure cue ``(1, 5)`` of an ``(H, W, 3)`` image, or ``None`` for models without one."""
+    if not enh.uses_cue:
+        return None
+    from .exposure import exposure_cue
+
+    return np.ascontiguousarray(exposure_cue(x.transpose(2, 0, 1)[None]), dtype=np.float32)
+
+
+def _run_padded(enh: Enhancer, x: np.ndarray, cue: np.ndarray | None) -> np.ndarray:
     """Run on ``(H, W, 3)``: reflect-pad to the grid, run, crop, return ``(H, W, 3)``."""
     h, w = x.shape[:2]
     m = enh.multiple
@@ -92,7 +110,7 @@ def _run_padded(enh: Enhancer, x: np.ndarray) -> np.ndarray:
     if ph or pw:
         mode = "reflect" if ph < h and pw < w else "edge"
         x = np.pad(x, ((0, ph), (0, pw), (0, 0)), mode=mode)
-    out = enh.run(np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32))
+    out = enh.run(np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32), cue)
     return out[0].transpose(1, 2, 0)[:h, :w]
 
 
@@ -109,8 +127,9 @@ def _ramp(n: int, lo_fade: int, hi_fade: int) -> np.ndarray:
 def _windows(size: int, tile: int, overlap: int) -> list[tuple[int, int, int, int]]:
     """``(start, stop, fade_lo, fade_hi)`` of each window along one axis: a core of ``tile``
     pixels widened by ``overlap`` pixels of context on each side where the image allows.  Its
-    weight fades to zero over the inner half of the context and is zero on the outer half, so
-    every prediction that counts saw at least ``overlap / 2`` pixels of real surroundings."""
+    weight fades to zero over the inner ``FADE`` pixels of the context (at most half of it) and is
+    zero beyond, so every prediction that counts saw at least ``overlap - FADE`` pixels of real
+    surroundings."""
     out = []
     for core in range(0, size, tile):
         start, stop = max(0, core - overlap), min(size, core + tile + overlap)
@@ -137,15 +156,19 @@ def run_tiled(
     tile: int = 2048,
     overlap: int = DEFAULT_OVERLAP,
     progress: Callable[[int, int], None] | None = None,
+    cue: np.ndarray | None = None,
 ) -> np.ndarray:
     """Enhance ``(H, W, 3)`` tile by tile (see the module docstring); ``tile`` and ``overlap``
-    are rounded up to the model's grid.  ``progress(done, total)`` is called after each tile."""
+    are rounded up to the model's grid.  ``progress(done, total)`` is called after each tile.
+    ``cue``: the exposure cue to give every tile; by default that of ``x``."""
+    if cue is None:
+        cue = image_cue(enh, x)
     h, w = x.shape[:2]
     m = enh.multiple
     tile = max(m, -(-tile // m) * m)
     overlap = -(-overlap // m) * m
     if h <= tile and w <= tile:
-        out = _run_padded(enh, x)
+        out = _run_padded(enh, x, cue)
         if progress:
             progress(1, 1)
         return out
@@ -156,7 +179,7 @@ def run_tiled(
     for y0, y1, cy0, cy1 in rows:
         wy = _window_weights(y1 - y0, cy0, cy1)
         for x0, x1, cx0, cx1 in cols:
-            out = _run_padded(enh, x[y0:y1, x0:x1])
+            out = _run_padded(enh, x[y0:y1, x0:x1], cue)
             wgt = (wy[:, None] * _window_weights(x1 - x0, cx0, cx1)[None, :])[:, :, None]
             acc[y0:y1, x0:x1] += out * wgt
             weight[y0:y1, x0:x1] += wgt
@@ -222,7 +245,8 @@ def enhance(
     m = enh.multiple
     cy0, cx0 = max(0, (y - overlap) // m * m), max(0, (x - overlap) // m * m)
     cy1, cx1 = min(h, y1 + overlap), min(w, x1 + overlap)
-    context = run_tiled(enh, image[cy0:cy1, cx0:cx1], tile=tile, overlap=overlap, progress=progress)
+    cue = image_cue(enh, image[y:y1, x:x1])  # the ROI is brightened as a photo of its own
+    context = run_tiled(enh, image[cy0:cy1, cx0:cx1], tile=tile, overlap=overlap, progress=progress, cue=cue)
     region = np.clip(context[y - cy0 : y1 - cy0, x - cx0 : x1 - cx0], 0, 1)
     mask = _feather_mask(y1 - y, x1 - x, feather)
     out = image.copy()

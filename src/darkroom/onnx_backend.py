@@ -1,7 +1,8 @@
 """Export to ONNX (dynamic height and width) and run with ONNX Runtime on the CPU.
 
 The exported graph expects ``(1, 3, H, W)`` with H and W multiples of the model's grid (the
-engine pads before calling it), so no shape-dependent branch is baked into the graph.
+engine pads before calling it), so no shape-dependent branch is baked into the graph.  Models
+that read the exposure cue get a second input, ``cue`` ``(1, 5)``, computed by the engine.
 """
 
 from __future__ import annotations
@@ -26,16 +27,22 @@ def export_onnx(name_or_path: str | os.PathLike, out: str | os.PathLike, *, opse
         raise ValueError(f"{name_or_path}: only image models export to ONNX")
     side = max(1, spec.multiple) * 8
     example = torch.rand(1, 3, side, side)
+    uses_cue = bool(getattr(model, "uses_cue", False))
+    inputs, names, axes = (example,), ["image"], {"image": {2: "height", 3: "width"}}
+    if uses_cue:
+        from .exposure import exposure_cue
+
+        inputs, names = (example, exposure_cue(example)), ["image", "cue"]
     out = Path(out)
     tmp = out.with_name(f".{out.name}.part")
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(
         model,
-        (example,),
+        inputs,
         str(tmp),
-        input_names=["image"],
+        input_names=names,
         output_names=["restored"],
-        dynamic_axes={"image": {2: "height", 3: "width"}, "restored": {2: "height", 3: "width"}},
+        dynamic_axes={**axes, "restored": {2: "height", 3: "width"}},
         opset_version=opset,
         dynamo=False,
     )
@@ -76,9 +83,17 @@ def onnx_enhancer(name_or_path: str):
     session = onnx_session(path)
     meta = session.get_modelmeta().custom_metadata_map
     multiple = int(meta.get("darkroom_multiple", "16"))
-    name = session.get_inputs()[0].name
+    names = [i.name for i in session.get_inputs()]
+    uses_cue = "cue" in names
 
-    def run(x: np.ndarray) -> np.ndarray:
-        return session.run(None, {name: x})[0]
+    def run(x: np.ndarray, cue: np.ndarray | None = None) -> np.ndarray:
+        feed = {names[0]: x}
+        if uses_cue:
+            if cue is None:
+                from .exposure import exposure_cue
 
-    return Enhancer(str(name_or_path), run, multiple, {"onnx": str(path)})
+                cue = exposure_cue(x)
+            feed["cue"] = np.asarray(cue, np.float32)
+        return session.run(None, feed)[0]
+
+    return Enhancer(str(name_or_path), run, multiple, {"onnx": str(path)}, uses_cue)

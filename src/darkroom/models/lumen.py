@@ -1,12 +1,15 @@
 """Lumen: darkroom's flagship, a blind restorer for dark and noisy photos built for the CPU.
 
 Shape: a NAFNet-style U-Net that works at quarter resolution after a 4x pixel-unshuffle, with
-gated blocks and per-pixel channel normalisation, and a global residual ``out = x + r``.
-It has no global pooling, so its output at a pixel depends only on a bounded neighbourhood:
-tiled and whole-image inference agree, and an image's other regions cannot change how a
-region is brightened.
+gated blocks and per-pixel channel normalisation, and a global residual
+``out = x + r``.  It has no global pooling, so its output at a pixel depends only on a bounded
+neighbourhood of pixels plus one whole-image summary, the exposure cue of
+:mod:`darkroom.exposure` (5 numbers), which scales and shifts the features at the first and the
+deepest level.  The engine computes the cue once per photo and gives every tile the same one, so
+tiled and whole-image inference agree and all of a photo is brightened alike.
 
-Input and output: ``(N, 3, H, W)`` float in [0, 1]; any H and W (padded inside ``forward``).
+Input and output: ``(N, 3, H, W)`` float in [0, 1]; any H and W (padded inside ``forward``);
+``cue`` ``(N, 5)``, computed from ``x`` when not given.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..exposure import CUE_SIZE, exposure_cue
 from .registry import register
 
 
@@ -69,20 +73,29 @@ class GatedBlock(nn.Module):
     "lumen",
     description="darkroom flagship: blind low-light + noise restorer, quarter-resolution gated U-Net",
     multiple=16,
-    width=48,
-    enc_blocks=[2, 2],
+    width=64,
+    enc_blocks=[1, 1],
     mid_blocks=6,
     dec_blocks=[1, 1],
     unshuffle=4,
+    cue=True,
 )
 class Lumen(nn.Module):
-    """See the module docstring.  ``width`` channels at half resolution, doubling per level."""
+    """See the module docstring.  ``width`` channels after the unshuffle, doubling per level;
+    ``cue=False`` builds the first release's network, which has no exposure cue."""
 
     def __init__(
-        self, width: int, enc_blocks: list[int], mid_blocks: int, dec_blocks: list[int], unshuffle: int = 2
+        self,
+        width: int,
+        enc_blocks: list[int],
+        mid_blocks: int,
+        dec_blocks: list[int],
+        unshuffle: int = 2,
+        cue: bool = False,
     ) -> None:
         super().__init__()
         self.unshuffle = unshuffle
+        self.uses_cue = cue
         self.intro = nn.Conv2d(3 * unshuffle**2, width, 3, padding=1)
         self.encoders = nn.ModuleList()
         self.downs = nn.ModuleList()
@@ -92,6 +105,7 @@ class Lumen(nn.Module):
             self.downs.append(nn.Conv2d(c, 2 * c, 2, stride=2))
             c *= 2
         self.middle = nn.Sequential(*[GatedBlock(c) for _ in range(mid_blocks)])
+        self.film_sizes = (width, c)
         self.ups = nn.ModuleList()
         self.decoders = nn.ModuleList()
         for n in dec_blocks:
@@ -100,17 +114,32 @@ class Lumen(nn.Module):
             self.decoders.append(nn.Sequential(*[GatedBlock(c) for _ in range(n)]))
         self.ending = nn.Conv2d(width, 3 * unshuffle**2, 3, padding=1)
         self.multiple = unshuffle * 2 ** len(enc_blocks)
+        if cue:
+            # cue -> a scale and a shift for the first and the deepest features; the last layer
+            # starts at zero so a fresh network ignores the cue until training finds it useful
+            self.cue_mlp = nn.Sequential(nn.Linear(CUE_SIZE, 64), nn.ReLU(), nn.Linear(64, 2 * sum(self.film_sizes)))
+            nn.init.zeros_(self.cue_mlp[2].weight)
+            nn.init.zeros_(self.cue_mlp[2].bias)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cue: torch.Tensor | None = None) -> torch.Tensor:
         n, _, h, w = x.shape
         ph, pw = (-h) % self.multiple, (-w) % self.multiple
+        films: list[tuple[torch.Tensor, torch.Tensor]] = []
+        if self.uses_cue:
+            cue = exposure_cue(x) if cue is None else cue.to(x.dtype)
+            params = self.cue_mlp(cue)[:, :, None, None].split([s for s in self.film_sizes for _ in (0, 1)], 1)
+            films = [(params[0], params[1]), (params[2], params[3])]
         inp = F.pad(x, (0, pw, 0, ph), mode="reflect") if ph or pw else x
         f = self.intro(F.pixel_unshuffle(inp, self.unshuffle))
+        if films:
+            f = f * (1 + films[0][0]) + films[0][1]
         skips = []
         for enc, down in zip(self.encoders, self.downs):
             f = enc(f)
             skips.append(f)
             f = down(f)
+        if films:
+            f = f * (1 + films[1][0]) + films[1][1]
         f = self.middle(f)
         for up, dec, skip in zip(self.ups, self.decoders, reversed(skips)):
             f = dec(up(f) + skip)
