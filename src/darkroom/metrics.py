@@ -30,23 +30,33 @@ def psnr(output: np.ndarray, reference: np.ndarray) -> float:
     return math.inf if mse == 0 else 10 * math.log10(1.0 / mse)
 
 
+SSIM_SIGMA = 1.5
+SSIM_RADIUS = 5
+"""scikit-image's Gaussian window: sigma 1.5 truncated at 3.5 sigma, 11 x 11."""
+
+
 def ssim(output: np.ndarray, reference: np.ndarray) -> float:
-    """SSIM as scikit-image computes it with ``gaussian_weights=True, sigma=1.5,
-    use_sample_covariance=False, data_range=1`` (mean over channels for colour)."""
-    from skimage.metrics import structural_similarity
+    """SSIM exactly as scikit-image's ``structural_similarity(gaussian_weights=True, sigma=1.5,
+    use_sample_covariance=False, data_range=1)`` computes it (mean over channels for colour),
+    with OpenCV's separable Gaussian filter in place of SciPy's, which is three times faster on
+    benchmark runs; ``tests/test_metrics.py`` holds the two to 1e-6."""
+    import cv2
 
     output, reference = _pair(output, reference)
-    return float(
-        structural_similarity(
-            output,
-            reference,
-            gaussian_weights=True,
-            sigma=1.5,
-            use_sample_covariance=False,
-            data_range=1.0,
-            channel_axis=2 if output.ndim == 3 else None,
-        )
-    )
+    if min(output.shape[:2]) <= 2 * SSIM_RADIUS:
+        raise ValueError(f"SSIM needs images larger than {2 * SSIM_RADIUS + 1} px on each side")
+    size = 2 * SSIM_RADIUS + 1
+
+    def blur(a: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(a, (size, size), SSIM_SIGMA, borderType=cv2.BORDER_REFLECT)
+
+    mx, my = blur(output), blur(reference)
+    vx, vy = blur(output * output) - mx * mx, blur(reference * reference) - my * my
+    cov = blur(output * reference) - mx * my
+    c1, c2 = 0.01**2, 0.03**2
+    s = ((2 * mx * my + c1) * (2 * cov + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+    r = SSIM_RADIUS
+    return float(s[r:-r, r:-r].mean())
 
 
 def ms_ssim(output: np.ndarray, reference: np.ndarray) -> float | None:
