@@ -82,8 +82,9 @@ def main() -> None:
             for label, preset, claim in ORIGINAL_CLAIMS:
                 if preset == r["preset"]:
                     lines.append(f"| *original claim: {label}* | *{claim}* | | | | | |")
-        if (RESULTS / f"{name}.png").exists():
-            lines += ["", f"![{name}]({name}.png)"]
+        figure = next((f for f in (f"{name}.jpg", f"{name}.png") if (RESULTS / f).exists()), None)
+        if figure:
+            lines += ["", f"![{name}]({figure})"]
         lines.append("")
     speed = RESULTS / "speed.md"
     if speed.exists():

@@ -6,6 +6,7 @@
 #                                        # already there when its identity row proves the inputs are the same
 #   CORE=1 ...                           # only the rows the flagship's targets need
 #   SKIP_SPEED=1 ...                     # without the speed benchmark
+#   SHARD=0/2 ... & SHARD=1/2 ...        # split the rows between processes (then run results_page.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 D=${DATASETS:-../shared/datasets}
@@ -16,14 +17,17 @@ mkdir -p "$OUT"
 BASELINES=(identity gamma clahe histeq median3 bilateral nlm gamma+nlm gamma+median3)
 MODELS=(lumen dncnn skipnet llcnn residual-cnn resnet16 zero-dce)  # the image models; unshipped ones are skipped
 
+ROW=0
 run() {  # run NAME ARGS...: one evaluation of every method, written as JSON, Markdown and a figure
   local name=$1; shift
+  ROW=$((ROW + 1))
+  if [ -n "${SHARD:-}" ] && [ $(((ROW - 1) % ${SHARD#*/})) -ne "${SHARD%/*}" ]; then return 0; fi
   local methods=() reuse=()
   for m in "${BASELINES[@]}" "${MODELS[@]}"; do methods+=(--method "$m"); done
   [ -n "${REUSE:-}" ] && [ -f "$OUT/$name.json" ] && reuse=(--reuse "$OUT/$name.json")
   echo "== $name"
   $DR evaluate "$@" "${methods[@]}" "${reuse[@]}" -q --skip-missing \
-    --json "$OUT/$name.json" --markdown "$OUT/$name.md" --figure "$OUT/$name.png" > /dev/null
+    --json "$OUT/$name.json" --markdown "$OUT/$name.md" --figure "$OUT/$name.jpg" > /dev/null
 }
 
 # The flagship's targets: Gaussian noise, darkness + noise, heavy salt-and-pepper, clean input, real noise.
@@ -44,5 +48,6 @@ if [ -z "${CORE:-}" ]; then
   done
   run lowlight-sci --unpaired "$D/eval/lowlight-sci" --dataset-name lowlight-sci
 fi
+[ -n "${SHARD:-}" ] && exit 0
 [ -n "${SKIP_SPEED:-}" ] || .venv/bin/python benchmarks/speed.py --backends torch onnx
 .venv/bin/python benchmarks/results_page.py

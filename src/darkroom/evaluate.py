@@ -250,10 +250,31 @@ def to_markdown(report: dict) -> str:
     return head + "\n".join(lines) + "\n"
 
 
+FIGURE_BASELINES = 3
+"""How many classical baselines the figure shows beside the models: the best by PSNR (by NIQE
+without references); the input column already shows ``identity``."""
+
+
+def figure_methods(report: dict) -> list[dict]:
+    """The method rows a figure shows: every model, and the best :data:`FIGURE_BASELINES` baselines."""
+    from .baselines import BASELINES
+
+    def rank(m: dict) -> float:
+        if m.get("psnr") is not None:
+            return -m["psnr"]
+        return m["niqe"] if m.get("niqe") is not None else math.inf
+
+    baselines = [m for m in report["methods"] if m["method"] in BASELINES and m["method"] != "identity"]
+    best = {m["method"] for m in sorted(baselines, key=rank)[:FIGURE_BASELINES]}
+    return [m for m in report["methods"] if m["method"] not in BASELINES or m["method"] in best]
+
+
 def write_figure(samples: list[Sample], report: dict, kept: dict[str, list[np.ndarray]], png: str) -> None:
-    """A grid: for a few images, the reference, the input and each method's output with PSNR."""
+    """A grid: for a few images, the reference, the input and the outputs of the models and the
+    best baselines (:func:`figure_methods`), each with its PSNR."""
     from .viz import comparison_grid
 
+    report = {**report, "methods": figure_methods(report)}
     rows, captions = [], []
     n = min(len(samples), min((len(v) for v in kept.values()), default=0))
     for i in range(n):
