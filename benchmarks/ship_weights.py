@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import os
 import platform
@@ -21,6 +22,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from darkroom.checkpoint import WEIGHTS_DIR, load_model, read_card, save_model
+from darkroom.degrade import MixConfig
 from darkroom.evaluate import SCORE_KEYS
 from darkroom.models import get_spec
 
@@ -97,6 +99,7 @@ def main() -> None:
             "data": config["data"],
             "data_kind": config["data_kind"],
             "degradations": config["presets"],
+            **({"mix": dataclasses.asdict(MixConfig())} if "mix" in config["presets"] else {}),
             "recipe": {
                 k: config[k]
                 for k in ("patch_size", "batch_size", "loss", "optimizer", "lr", "schedule", "iterations", "seed")
