@@ -259,8 +259,8 @@ class MixConfig:
     """
 
     p_clean: float = 0.08
-    p_dark: float = 0.35
-    p_lowlight: float = 0.25
+    p_dark: float = 0.2
+    p_lowlight: float = 0.15
     dark_factor: tuple[float, float] = (0.05, 0.5)
     """Darkening is clearly dark or absent: a photo darkened by 0.8 looks like an ordinary one, and
     training on such pairs teaches the model to brighten photos that need nothing."""
