@@ -259,8 +259,8 @@ class MixConfig:
     """
 
     p_clean: float = 0.08
-    p_dark: float = 0.2
-    p_lowlight: float = 0.15
+    p_dark: float = 0.12
+    p_lowlight: float = 0.1
     dark_factor: tuple[float, float] = (0.05, 0.5)
     """Darkening is clearly dark or absent: a photo darkened by 0.8 looks like an ordinary one, and
     training on such pairs teaches the model to brighten photos that need nothing."""
@@ -271,7 +271,7 @@ class MixConfig:
     poisson_peak: tuple[float, float] = (10.0, 200.0)
     speckle_sigma: tuple[float, float] = (0.0, 0.25)
     sp_density: tuple[float, float] = (0.0, 0.25)
-    noise_weights: tuple[float, float, float, float, float] = (0.4, 0.12, 0.1, 0.25, 0.13)
+    noise_weights: tuple[float, float, float, float, float] = (0.5, 0.15, 0.1, 0.12, 0.13)
     """Chances of gaussian, poisson, speckle, salt-and-pepper, none."""
 
 
