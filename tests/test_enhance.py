@@ -244,16 +244,21 @@ def test_exposure_cue_is_the_same_for_numpy_and_torch_and_tracks_brightness():
     assert a[1, 0] < a[0, 0] / 5 and a[1, 4] > a[0, 4]  # darker: lower mean, more dark pixels
 
 
-def test_every_tile_gets_the_exposure_cue_of_the_whole_photo():
-    from darkroom.enhance import image_cue, run_tiled
-
+def _cue_recorder() -> tuple[Enhancer, list]:
+    """An identity enhancer that wants the exposure cue and records every cue it is given."""
     seen = []
 
     def run(x, cue):
         seen.append(cue)
         return x
 
-    enh = Enhancer("recorder", run, 16, {}, uses_cue=True)
+    return Enhancer("recorder", run, 16, {}, uses_cue=True), seen
+
+
+def test_every_tile_gets_the_exposure_cue_of_the_whole_photo():
+    from darkroom.enhance import image_cue, run_tiled
+
+    enh, seen = _cue_recorder()
     photo = np.zeros((600, 700, 3), np.float32)
     photo[:, 350:] = 0.9  # a dark half and a bright half: per-tile cues would differ
     out = run_tiled(enh, photo, tile=256, overlap=32)
@@ -266,13 +271,7 @@ def test_every_tile_gets_the_exposure_cue_of_the_whole_photo():
 def test_an_roi_is_brightened_by_its_own_exposure_cue():
     from darkroom.enhance import image_cue
 
-    seen = []
-
-    def run(x, cue):
-        seen.append(cue)
-        return x
-
-    enh = Enhancer("recorder", run, 16, {}, uses_cue=True)
+    enh, seen = _cue_recorder()
     photo = np.full((200, 300, 3), 0.9, np.float32)
     photo[50:100, 60:160] = 0.05
     enhance(photo, enh, roi=(60, 50, 100, 50))
