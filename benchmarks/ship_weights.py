@@ -22,9 +22,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from darkroom.checkpoint import WEIGHTS_DIR, load_model, read_card, save_model
-from darkroom.degrade import MixConfig
 from darkroom.evaluate import SCORE_KEYS
 from darkroom.models import get_spec
+from darkroom.train import TrainConfig, mix_config
 
 
 def wall_seconds(log_csv: Path) -> float:
@@ -99,7 +99,8 @@ def main() -> None:
             "data": config["data"],
             "data_kind": config["data_kind"],
             "degradations": config["presets"],
-            **({"mix": dataclasses.asdict(MixConfig())} if "mix" in config["presets"] else {}),
+            **({"mix": dataclasses.asdict(mix_config(TrainConfig(**config)))} if "mix" in config["presets"] else {}),
+            **({"started_from": config["init_from"]} if config.get("init_from") else {}),
             "recipe": {
                 k: config[k]
                 for k in ("patch_size", "batch_size", "loss", "optimizer", "lr", "schedule", "iterations", "seed")

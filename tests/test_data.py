@@ -86,6 +86,22 @@ def test_no_lol_layout_is_a_clear_error(tmp_path):
         dt.pair_folders(tmp_path)
 
 
+def test_digit_augmentation_moves_the_digit_and_keeps_noisy_and_clean_aligned():
+    digits = np.zeros((3, 28, 28), np.uint8)
+    digits[:, 8:20, 12:16] = 255  # a bar: a "1"
+    plain = dt.FlatDigits(digits, lambda x, rng: x + 0.0, seed=3)
+    warped = dt.FlatDigits(digits, lambda x, rng: x + 0.0, seed=3, shift=2, rotate=15, zoom=0.1)
+    moved = 0
+    for i in range(8):
+        noisy, clean = warped[i]
+        assert clean.shape == (784,) and 0 <= clean.min() and clean.max() <= 1
+        assert np.array_equal(noisy.numpy(), clean.numpy())  # the degrader sees the warped digit
+        assert np.array_equal(clean.numpy(), warped[i][1].numpy())  # reproducible per index
+        moved += not np.allclose(clean.numpy(), plain[i][1].numpy())
+        assert abs(float(clean.sum()) - 48.0) < 12  # the digit's ink is moved, not lost
+    assert moved >= 6
+
+
 @pytest.mark.parametrize("compress", [True, False])
 def test_idx_reader(tmp_path, compress):
     digits = np.random.default_rng(0).integers(0, 256, (5, 28, 28), dtype=np.uint8)

@@ -105,6 +105,40 @@ def test_unknown_settings_are_refused(tmp_path):
         TrainConfig.from_file(bad)
 
 
+def test_a_grown_network_starts_as_the_one_it_grew_from(tmp_path):
+    from darkroom.models import create_model
+
+    small = create_model("lumen", width=8, enc_blocks=[1, 1], mid_blocks=1, dec_blocks=[1, 1], unshuffle=2, cue=True)
+    for p in small.parameters():  # trained-looking weights: the zero-initialised scales too
+        torch.nn.init.normal_(p, std=0.1)
+    ck.save_model(tmp_path / "small.safetensors", small, "lumen", {})
+    grown = create_model("lumen", width=8, enc_blocks=[3, 1], mid_blocks=1, dec_blocks=[1, 2], unshuffle=2, cue=True)
+    new = ck.init_from_weights(grown, tmp_path / "small.safetensors")
+    assert new and all(k.startswith(("encoders.0.1.", "encoders.0.2.", "decoders.1.1.")) for k in new)
+    x = torch.rand(2, 3, 40, 48)
+    with torch.no_grad():
+        assert torch.allclose(grown(x), small(x), atol=1e-6)
+    other = create_model("lumen", width=12, enc_blocks=[1, 1], mid_blocks=1, dec_blocks=[1, 1], unshuffle=2, cue=True)
+    with pytest.raises(ck.CheckpointError, match="small.safetensors: cannot start this model"):
+        ck.init_from_weights(other, tmp_path / "small.safetensors")
+
+
+def test_a_run_can_start_from_weights_and_change_the_mix(images, tmp_path):
+    first = train(tiny(images, tmp_path / "first"), progress=False)
+    clean = tiny(images, tmp_path / "second", f"init_from={tmp_path / 'first'}", "presets=[mix]", "mix={p_clean: 1.0}")
+    from darkroom.train import build_datasets, make_loss, validate
+
+    _, val = build_datasets(clean)
+    assert all(torch.equal(x, y) for x, y in val)  # p_clean 1: every pair is a clean photo twice
+    expected = validate(first.model, val, make_loss(clean.loss, clean), torch.device("cpu"))["val_loss"]
+    second = train(clean, progress=False)
+    with open(tmp_path / "second" / "log.csv") as f:
+        assert float(next(csv.DictReader(f))["val_loss"]) == pytest.approx(expected, rel=1e-6)  # step 0 = first's end
+    assert second.step == first.step
+    with pytest.raises(ValueError, match="mix: unknown field"):
+        build_datasets(tiny(images, tmp_path / "third", "presets=[mix]", "mix={p_bright: 1.0}"))
+
+
 def test_ddp_two_cpu_processes_end_with_identical_weights(images, tmp_path):
     out = tmp_path / "ddp"
     out.mkdir()
@@ -169,6 +203,7 @@ def _recipe_overrides(recipe: Path, images: Path, tmp_path: Path) -> list[str]:
 @pytest.mark.parametrize("recipe", RECIPES, ids=[r.stem for r in RECIPES])
 def test_each_recipe_lowers_the_validation_loss_on_a_few_images(recipe, images, tmp_path):
     cfg = TrainConfig.from_file(recipe, _recipe_overrides(recipe, images, tmp_path))
+    cfg.init_from = ""  # a recipe that grows a trained run starts fresh here (growing has its own test)
     torch.manual_seed(0)
     train(cfg, progress=False)
     with open(Path(cfg.out) / "log.csv") as f:

@@ -123,6 +123,30 @@ def load_model(name_or_path: str | os.PathLike, *, device: str = "cpu") -> tuple
     return model.to(device).eval(), card
 
 
+def init_from_weights(model: nn.Module, name_or_path: str | os.PathLike) -> list[str]:
+    """Start ``model`` from the weights of a shipped model, a weights file or a run folder.
+
+    The model may be larger than the one the weights came from (extra blocks, say): every tensor in
+    the file must exist in ``model`` with the same shape, and the model's other tensors keep their
+    fresh initialisation.  Returns the names of those new tensors.
+    """
+    weights = resolve_weights(name_or_path)
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError) as e:
+        raise CheckpointError(f"{weights}: not a valid safetensors file ({e})") from None
+    own = model.state_dict()
+    unknown = sorted(k for k in state if k not in own)
+    misfit = sorted(k for k in state if k in own and own[k].shape != state[k].shape)
+    if unknown or misfit:
+        raise CheckpointError(
+            f"{weights}: cannot start this model from it; unknown tensors {unknown[:5]}, "
+            f"tensors of another shape {misfit[:5]}"
+        )
+    model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=False)
+    return sorted(k for k in own if k not in state)
+
+
 # ----------------------------------------------------------------------------- training checkpoints
 
 

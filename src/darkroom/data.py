@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+import cv2
 import numpy as np
 
 from . import degrade as dg
@@ -326,14 +327,25 @@ class PairedPatches:
 
 
 class FlatDigits:
-    """MNIST digits ``(N, 28, 28)`` uint8 served as flat ``(784,)`` float vectors ``(noisy, clean)``,
-    noise from ``degrader``; ``shift`` moves each digit by up to that many pixels (augmentation)."""
+    """MNIST digits ``(N, 28, 28)`` uint8 served as flat ``(784,)`` float vectors ``(noisy, clean)`` in
+    [0, 1], noise from ``degrader``.  Augmentation, for when only a few thousand digits train:
+    ``shift`` moves each digit by up to that many pixels, ``rotate`` turns it by up to that many
+    degrees and ``zoom`` scales it by up to that fraction (bilinear, about the centre)."""
 
     def __init__(
-        self, digits: np.ndarray, degrader: Degrader, *, seed: int = 0, length: int | None = None, shift: int = 0
+        self,
+        digits: np.ndarray,
+        degrader: Degrader,
+        *,
+        seed: int = 0,
+        length: int | None = None,
+        shift: int = 0,
+        rotate: float = 0.0,
+        zoom: float = 0.0,
     ) -> None:
         self.digits = digits.astype(np.float32) / 255.0
-        self.degrader, self.seed, self.shift = degrader, seed, shift
+        self.degrader, self.seed = degrader, seed
+        self.shift, self.rotate, self.zoom = shift, rotate, zoom
         self.length = length or 10**9
 
     def __len__(self) -> int:
@@ -344,6 +356,11 @@ class FlatDigits:
 
         rng = np.random.default_rng([self.seed, int(i)])
         clean = self.digits[int(rng.integers(len(self.digits)))]
+        if self.rotate or self.zoom:
+            angle = rng.uniform(-self.rotate, self.rotate)
+            scale = 1 + rng.uniform(-self.zoom, self.zoom)
+            matrix = cv2.getRotationMatrix2D((13.5, 13.5), angle, scale)
+            clean = np.clip(cv2.warpAffine(clean, matrix, (28, 28), flags=cv2.INTER_LINEAR), 0, 1)
         if self.shift:  # digits sit on an empty border, so a small roll is a clean translation
             dy, dx = rng.integers(-self.shift, self.shift + 1, size=2)
             clean = np.roll(clean, (int(dy), int(dx)), axis=(0, 1))

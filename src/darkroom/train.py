@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from . import checkpoint as ck
 from . import data as dt
+from . import degrade as dg
 from .losses import get_loss
 from .models import create_model, full_config
 
@@ -43,6 +44,11 @@ class TrainConfig:
     data_kind: str = "images"
     """``images`` (clean images degraded on the fly), ``paired``, ``mnist`` or ``unpaired``."""
     presets: list[str] = field(default_factory=lambda: ["mix"])
+    mix: dict[str, Any] = field(default_factory=dict)
+    """For ``presets: [mix]``: fields of :class:`darkroom.degrade.MixConfig` to change."""
+    init_from: str = ""
+    """Start a fresh run from these weights (shipped name, ``.safetensors`` or run folder); the model
+    may have extra blocks, which keep their initialisation (see ``checkpoint.init_from_weights``)."""
     resize: int | None = None
     limit: int | None = None
     val_data: str = ""
@@ -53,6 +59,10 @@ class TrainConfig:
     mnist_split: int = 8000
     digit_shift: int = 0
     """MNIST only: random translation of up to this many pixels (augmentation)."""
+    digit_rotate: float = 0.0
+    """MNIST only: random rotation of up to this many degrees (augmentation)."""
+    digit_zoom: float = 0.0
+    """MNIST only: random scaling by up to this fraction (augmentation)."""
     patch_size: int = 96
     batch_size: int = 16
     loss: str = "l1"
@@ -130,12 +140,28 @@ def lr_at(cfg: TrainConfig, step: int) -> float:
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
+def mix_config(cfg: TrainConfig) -> dg.MixConfig:
+    """The run's degradation mix: :class:`MixConfig` with the recipe's ``mix`` fields changed."""
+    names = {f.name for f in dataclasses.fields(dg.MixConfig)}
+    unknown = sorted(set(cfg.mix) - names)
+    if unknown:
+        raise ValueError(f"mix: unknown field(s) {unknown}; known: {sorted(names)}")
+    return dg.MixConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.mix.items()})
+
+
 def build_datasets(cfg: TrainConfig) -> tuple[Any, list[tuple[torch.Tensor, torch.Tensor]]]:
     """The training dataset and a fixed validation list of ``(input, target)`` batches of one."""
     if cfg.data_kind == "mnist":
         digits = dt.read_idx(cfg.data)
         degrader = dt.make_degrader(cfg.presets)
-        train_set = dt.FlatDigits(digits[: cfg.mnist_split], degrader, seed=cfg.seed, shift=cfg.digit_shift)
+        train_set = dt.FlatDigits(
+            digits[: cfg.mnist_split],
+            degrader,
+            seed=cfg.seed,
+            shift=cfg.digit_shift,
+            rotate=cfg.digit_rotate,
+            zoom=cfg.digit_zoom,
+        )
         held_out = dt.FlatDigits(digits[cfg.mnist_split :], degrader, seed=cfg.seed + 10_000)
         val = [tuple(t[None] for t in held_out[i]) for i in range(cfg.val_count)]
         return train_set, val
@@ -153,7 +179,7 @@ def build_datasets(cfg: TrainConfig) -> tuple[Any, list[tuple[torch.Tensor, torc
         ]
         return train_set, val
     images = dt.load_images(cfg.data, resize=cfg.resize, limit=cfg.limit)
-    degrader = dt.make_degrader(None if cfg.data_kind == "unpaired" else cfg.presets)
+    degrader = dt.make_degrader(None if cfg.data_kind == "unpaired" else cfg.presets, mix=mix_config(cfg))
     if cfg.val_data:
         val_images = dt.load_images(cfg.val_data, limit=cfg.val_count)
     elif cfg.val_split:
@@ -291,7 +317,12 @@ def _train(cfg: TrainConfig, *, progress: bool) -> TrainResult:
         if is_main:
             _truncate_log(out / "log.csv", step)
             print(f"resuming {out} from step {step}")
-    elif is_main:
+    else:
+        if cfg.init_from:
+            new = ck.init_from_weights(model, cfg.init_from)
+            if is_main:
+                print(f"starting from {cfg.init_from}; {len(new)} new tensors keep their initialisation")
+    if latest is None and is_main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
 

@@ -74,9 +74,9 @@ class GatedBlock(nn.Module):
     description="darkroom flagship: blind low-light + noise restorer, quarter-resolution gated U-Net",
     multiple=16,
     width=64,
-    enc_blocks=[1, 1],
+    enc_blocks=[3, 1],
     mid_blocks=6,
-    dec_blocks=[1, 1],
+    dec_blocks=[1, 3],
     unshuffle=4,
     cue=True,
 )
