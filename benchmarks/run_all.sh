@@ -7,6 +7,8 @@
 #   CORE=1 ...                           # only the rows the flagship's targets need
 #   SKIP_SPEED=1 ...                     # without the speed benchmark
 #   SHARD=0/2 ... & SHARD=1/2 ...        # split the rows between processes (then run results_page.py)
+#   MODELS="lumen dncnn" ...             # score these models on every row (default: the flagship everywhere, each
+#                                        # original system on the rows of its own degradation)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 D=${DATASETS:-../shared/datasets}
@@ -15,15 +17,25 @@ DR=.venv/bin/darkroom
 mkdir -p "$OUT"
 
 BASELINES=(identity gamma clahe histeq median3 bilateral nlm gamma+nlm gamma+median3)
-MODELS=(lumen dncnn skipnet llcnn residual-cnn resnet16 zero-dce)  # the image models; unshipped ones are skipped
+FLAGSHIP=lumen
+# Each original system on the rows of the degradation it was built for (its own preset and data), the flagship
+# on every row; models not shipped are skipped.
+originals_for() {  # originals_for ROW_NAME: the original models scored on that row
+  case $1 in
+    *-dark-sp) echo residual-cnn resnet16 ;;
+    *-lowlight | lowlight-sci) echo skipnet llcnn zero-dce ;;
+    *-gauss25) echo dncnn ;;
+  esac
+}
 
 ROW=0
 run() {  # run NAME ARGS...: one evaluation of every method, written as JSON, Markdown and a figure
   local name=$1; shift
   ROW=$((ROW + 1))
   if [ -n "${SHARD:-}" ] && [ $(((ROW - 1) % ${SHARD#*/})) -ne "${SHARD%/*}" ]; then return 0; fi
-  local methods=() reuse=()
-  for m in "${BASELINES[@]}" "${MODELS[@]}"; do methods+=(--method "$m"); done
+  local methods=() reuse=() models
+  if [ -n "${MODELS:-}" ]; then models=$MODELS; else models="$FLAGSHIP $(originals_for "$name")"; fi
+  for m in "${BASELINES[@]}" $models; do methods+=(--method "$m"); done
   [ -n "${REUSE:-}" ] && [ -f "$OUT/$name.json" ] && reuse=(--reuse "$OUT/$name.json")
   echo "== $name"
   $DR evaluate "$@" "${methods[@]}" "${reuse[@]}" -q --skip-missing \
@@ -35,9 +47,7 @@ for set in cbsd68 kodak24; do
   for p in gauss15 gauss25 gauss50 lowlight dark-gauss dark-sp sp20 identity; do run "$set-$p" "$D/eval/$set" --preset $p; done
 done
 run realnoise-cc --pairs "$D/eval/realnoise-cc/noisy" "$D/eval/realnoise-cc/clean" --dataset-name realnoise-cc
-IMAGE_MODELS=("${MODELS[@]}"); MODELS=(dense-ae)
-run mnist-mnist --mnist "$D/mnist/t10k-images-idx3-ubyte.gz"
-MODELS=("${IMAGE_MODELS[@]}")
+MODELS=dense-ae run mnist-mnist --mnist "$D/mnist/t10k-images-idx3-ubyte.gz"
 
 if [ -z "${CORE:-}" ]; then
   for set in set12 bsd68; do

@@ -90,7 +90,7 @@ def test_digit_augmentation_moves_the_digit_and_keeps_noisy_and_clean_aligned():
     digits = np.zeros((3, 28, 28), np.uint8)
     digits[:, 8:20, 12:16] = 255  # a bar: a "1"
     plain = dt.FlatDigits(digits, lambda x, rng: x + 0.0, seed=3)
-    warped = dt.FlatDigits(digits, lambda x, rng: x + 0.0, seed=3, shift=2, rotate=15, zoom=0.1)
+    warped = dt.FlatDigits(digits, lambda x, rng: x + 0.0, seed=3, shift=2, rotate=15, zoom=0.1, elastic=34)
     moved = 0
     for i in range(8):
         noisy, clean = warped[i]
@@ -98,7 +98,7 @@ def test_digit_augmentation_moves_the_digit_and_keeps_noisy_and_clean_aligned():
         assert np.array_equal(noisy.numpy(), clean.numpy())  # the degrader sees the warped digit
         assert np.array_equal(clean.numpy(), warped[i][1].numpy())  # reproducible per index
         moved += not np.allclose(clean.numpy(), plain[i][1].numpy())
-        assert abs(float(clean.sum()) - 48.0) < 12  # the digit's ink is moved, not lost
+        assert 30 < float(clean.sum()) < 70  # 48 px of ink: moved, scaled by up to 1.1 squared, never lost
     assert moved >= 6
 
 

@@ -3,7 +3,8 @@ import pytest
 import torch
 from skimage.metrics import structural_similarity
 
-from darkroom.losses import charbonnier, get_loss, ms_ssim, msssim_l1, msssim_weights, ssim_loss
+from darkroom.losses import charbonnier, get_loss, ms_ssim, msssim_l1, msssim_weights, psnr_loss, ssim_loss
+from darkroom.metrics import psnr
 
 
 def test_charbonnier_reference_value():
@@ -52,3 +53,12 @@ def test_ms_ssim_matches_pytorch_msssim_at_five_scales():
     x = torch.rand(2, 3, 200, 200)
     y = (x + 0.1 * torch.randn_like(x)).clamp(0, 1)
     assert float(ms_ssim(x, y)) == pytest.approx(float(reference(x, y, data_range=1.0)), abs=1e-4)
+
+
+def test_psnr_loss_is_minus_the_mean_per_image_psnr_over_ten():
+    rng = np.random.default_rng(0)
+    target = rng.random((3, 784)).astype(np.float32)
+    output = np.clip(target + rng.normal(0, [[0.01], [0.1], [0.3]], target.shape), 0, 1).astype(np.float32)
+    expected = -np.mean([psnr(o, t) for o, t in zip(output, target)]) / 10
+    assert float(psnr_loss(torch.from_numpy(output), torch.from_numpy(target))) == pytest.approx(expected, rel=1e-4)
+    assert get_loss("psnr") is psnr_loss

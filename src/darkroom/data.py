@@ -330,7 +330,9 @@ class FlatDigits:
     """MNIST digits ``(N, 28, 28)`` uint8 served as flat ``(784,)`` float vectors ``(noisy, clean)`` in
     [0, 1], noise from ``degrader``.  Augmentation, for when only a few thousand digits train:
     ``shift`` moves each digit by up to that many pixels, ``rotate`` turns it by up to that many
-    degrees and ``zoom`` scales it by up to that fraction (bilinear, about the centre)."""
+    degrees, ``zoom`` scales it by up to that fraction (bilinear, about the centre), and ``elastic``
+    bends it by a smooth random displacement field of that strength (Simard et al. 2003: a
+    Gaussian-blurred, sigma 4 px, field of uniform [-1, 1] displacements times ``elastic``)."""
 
     def __init__(
         self,
@@ -342,10 +344,11 @@ class FlatDigits:
         shift: int = 0,
         rotate: float = 0.0,
         zoom: float = 0.0,
+        elastic: float = 0.0,
     ) -> None:
         self.digits = digits.astype(np.float32) / 255.0
         self.degrader, self.seed = degrader, seed
-        self.shift, self.rotate, self.zoom = shift, rotate, zoom
+        self.shift, self.rotate, self.zoom, self.elastic = shift, rotate, zoom, elastic
         self.length = length or 10**9
 
     def __len__(self) -> int:
@@ -361,6 +364,11 @@ class FlatDigits:
             scale = 1 + rng.uniform(-self.zoom, self.zoom)
             matrix = cv2.getRotationMatrix2D((13.5, 13.5), angle, scale)
             clean = np.clip(cv2.warpAffine(clean, matrix, (28, 28), flags=cv2.INTER_LINEAR), 0, 1)
+        if self.elastic:
+            field = rng.uniform(-1, 1, (2, 28, 28)).astype(np.float32)
+            dx, dy = (cv2.GaussianBlur(f, (0, 0), 4) * self.elastic for f in field)
+            grid_y, grid_x = np.mgrid[0:28, 0:28].astype(np.float32)
+            clean = np.clip(cv2.remap(clean, grid_x + dx, grid_y + dy, cv2.INTER_LINEAR), 0, 1)
         if self.shift:  # digits sit on an empty border, so a small roll is a clean translation
             dy, dx = rng.integers(-self.shift, self.shift + 1, size=2)
             clean = np.roll(clean, (int(dy), int(dx)), axis=(0, 1))

@@ -63,10 +63,12 @@ class TrainConfig:
     """MNIST only: random rotation of up to this many degrees (augmentation)."""
     digit_zoom: float = 0.0
     """MNIST only: random scaling by up to this fraction (augmentation)."""
+    digit_elastic: float = 0.0
+    """MNIST only: elastic distortion of this strength, about 34 in Simard et al. (augmentation)."""
     patch_size: int = 96
     batch_size: int = 16
     loss: str = "l1"
-    """mse, l1, charbonnier, ssim, msssim_l1, zero_reference, or perceptual (L1 + VGG19 features)."""
+    """mse, psnr (per-image), l1, charbonnier, ssim, msssim_l1, zero_reference, or perceptual (L1 + VGG19 features)."""
     vgg_weights: str = ""
     """For ``loss: perceptual``: a local VGG19 state dict (.safetensors, or .pth read weights-only)."""
     perceptual_weight: float = 0.1
@@ -161,6 +163,7 @@ def build_datasets(cfg: TrainConfig) -> tuple[Any, list[tuple[torch.Tensor, torc
             shift=cfg.digit_shift,
             rotate=cfg.digit_rotate,
             zoom=cfg.digit_zoom,
+            elastic=cfg.digit_elastic,
         )
         held_out = dt.FlatDigits(digits[cfg.mnist_split :], degrader, seed=cfg.seed + 10_000)
         val = [tuple(t[None] for t in held_out[i]) for i in range(cfg.val_count)]

@@ -32,7 +32,8 @@ def plot_training_log(log_csv: str | os.PathLike, png: str | os.PathLike, *, tit
     if val:
         ax1.plot([v[0] for v in val], [v[1] for v in val], "o-", label="validation", ms=3)
         ax2.plot([v[0] for v in val], [v[2] for v in val], "o-", color="C2", ms=3)
-    ax1.set(xlabel="step", ylabel="loss", yscale="log", title="loss")
+    positive = all(v[1] > 0 for v in train) and all(v[1] > 0 for v in val)  # the psnr loss is negative
+    ax1.set(xlabel="step", ylabel="loss", yscale="log" if positive else "linear", title="loss")
     ax1.legend()
     ax2.set(xlabel="step", ylabel="PSNR (dB)", title="validation PSNR")
     for ax in (ax1, ax2):
