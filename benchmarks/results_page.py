@@ -38,8 +38,42 @@ ORIGINAL_CLAIMS = [
 ]
 
 
+CLASSICAL = ("gamma", "clahe", "histeq", "median3", "bilateral", "nlm", "gamma+nlm", "gamma+median3")
+FLAGSHIP = "lumen"
+
+
 def fmt(v, digits=2):
     return "-" if v is None else f"{v:.{digits}f}"
+
+
+def summary(reports: list[dict]) -> list[str]:
+    """One line per scored row: the input, the best classical method, the flagship and any other model (PSNR)."""
+    lines = [
+        "## Summary (PSNR in dB; the best of each row in bold)",
+        "",
+        "| set · preset | input | best classical | lumen | other models | published DnCNN |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in reports:
+        scores = {m["method"]: m.get("psnr") for m in r["methods"] if m.get("psnr") is not None}
+        if not scores:
+            continue
+        best = max(scores.values())
+
+        def bold(v: float | None, best: float = best) -> str:
+            return "-" if v is None else (f"**{v:.2f}**" if v == best else f"{v:.2f}")
+
+        classical = [(v, m) for m, v in scores.items() if m in CLASSICAL]
+        top = max(classical) if classical else None
+        others = [m for m in scores if m not in CLASSICAL and m not in ("identity", FLAGSHIP)]
+        published = PUBLISHED.get(r["dataset"], {}).get(r["preset"])
+        lines.append(
+            f"| {r['dataset']} · `{r['preset']}` | {bold(scores.get('identity'))} | "
+            f"{f'{top[1]} {bold(top[0])}' if top else '-'} | {bold(scores.get(FLAGSHIP))} | "
+            f"{', '.join(f'{m} {bold(scores[m])}' for m in others) or '-'} | "
+            f"{f'{published[1]:.2f}' if published else '-'} |"
+        )
+    return lines + [""]
 
 
 def main() -> None:
@@ -53,6 +87,7 @@ def main() -> None:
         "(a protocol some low-light papers use; reported beside, never instead of, the plain numbers).",
         "Grey sets (Set12, BSD68) are read as RGB with three equal channels.",
         "",
+        *summary(reports),
     ]
     for r in reports:
         name = f"{r['dataset']}-{r['preset']}"
