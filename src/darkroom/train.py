@@ -320,11 +320,10 @@ def _train(cfg: TrainConfig, *, progress: bool) -> TrainResult:
         if is_main:
             _truncate_log(out / "log.csv", step)
             print(f"resuming {out} from step {step}")
-    else:
-        if cfg.init_from:
-            new = ck.init_from_weights(model, cfg.init_from)
-            if is_main:
-                print(f"starting from {cfg.init_from}; {len(new)} new tensors keep their initialisation")
+    elif cfg.init_from:
+        new = ck.init_from_weights(model, cfg.init_from)
+        if is_main:
+            print(f"starting from {cfg.init_from}; {len(new)} new tensors keep their initialisation")
     if latest is None and is_main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
