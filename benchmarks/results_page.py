@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from darkroom.baselines import BASELINES
+from darkroom.enhance import DEFAULT_MODEL
+
 RESULTS = Path(__file__).parent / "results"
 
 # Published PSNR (dB) from ../shared/datasets/README.md: Gaussian noise on the clean image, unclipped.
@@ -38,12 +41,16 @@ ORIGINAL_CLAIMS = [
 ]
 
 
-CLASSICAL = ("gamma", "clahe", "histeq", "median3", "bilateral", "nlm", "gamma+nlm", "gamma+median3")
-FLAGSHIP = "lumen"
+CLASSICAL = set(BASELINES) - {"identity"}
 
 
 def fmt(v, digits=2):
     return "-" if v is None else f"{v:.{digits}f}"
+
+
+def _marked(v: float | None, best: float) -> str:
+    """A PSNR cell, bold when it is the row's best."""
+    return "-" if v is None else (f"**{v:.2f}**" if v == best else f"{v:.2f}")
 
 
 def summary(reports: list[dict]) -> list[str]:
@@ -51,7 +58,7 @@ def summary(reports: list[dict]) -> list[str]:
     lines = [
         "## Summary (PSNR in dB; the best of each row in bold)",
         "",
-        "| set · preset | input | best classical | lumen | other models | published DnCNN |",
+        f"| set · preset | input | best classical | {DEFAULT_MODEL} | other models | published DnCNN |",
         "|---|---|---|---|---|---|",
     ]
     for r in reports:
@@ -59,18 +66,14 @@ def summary(reports: list[dict]) -> list[str]:
         if not scores:
             continue
         best = max(scores.values())
-
-        def bold(v: float | None, best: float = best) -> str:
-            return "-" if v is None else (f"**{v:.2f}**" if v == best else f"{v:.2f}")
-
         classical = [(v, m) for m, v in scores.items() if m in CLASSICAL]
         top = max(classical) if classical else None
-        others = [m for m in scores if m not in CLASSICAL and m not in ("identity", FLAGSHIP)]
+        others = [m for m in scores if m not in CLASSICAL and m not in ("identity", DEFAULT_MODEL)]
         published = PUBLISHED.get(r["dataset"], {}).get(r["preset"])
         lines.append(
-            f"| {r['dataset']} · `{r['preset']}` | {bold(scores.get('identity'))} | "
-            f"{f'{top[1]} {bold(top[0])}' if top else '-'} | {bold(scores.get(FLAGSHIP))} | "
-            f"{', '.join(f'{m} {bold(scores[m])}' for m in others) or '-'} | "
+            f"| {r['dataset']} · `{r['preset']}` | {_marked(scores.get('identity'), best)} | "
+            f"{f'{top[1]} {_marked(top[0], best)}' if top else '-'} | {_marked(scores.get(DEFAULT_MODEL), best)} | "
+            f"{', '.join(f'{m} {_marked(scores[m], best)}' for m in others) or '-'} | "
             f"{f'{published[1]:.2f}' if published else '-'} |"
         )
     return lines + [""]

@@ -104,6 +104,14 @@ def resolve_weights(name_or_path: str | os.PathLike) -> Path:
     raise CheckpointError(f"{name_or_path}: not a shipped model ({', '.join(known) or 'none shipped'}) nor a path")
 
 
+def _read_tensors(weights: Path) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file, or a :class:`CheckpointError` naming it."""
+    try:
+        return load_file(str(weights))
+    except (SafetensorError, OSError) as e:
+        raise CheckpointError(f"{weights}: not a valid safetensors file ({e})") from None
+
+
 def load_model(name_or_path: str | os.PathLike, *, device: str = "cpu") -> tuple[nn.Module, dict]:
     """Build a model and load its weights; returns ``(model in eval mode, card dict)``."""
     weights = resolve_weights(name_or_path)
@@ -112,10 +120,7 @@ def load_model(name_or_path: str | os.PathLike, *, device: str = "cpu") -> tuple
         model = create_model(card["arch"], **card["config"])
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{weights.with_suffix('.json')}: config does not build {card['arch']!r} ({e})") from None
-    try:
-        state = load_file(str(weights))
-    except (SafetensorError, OSError) as e:
-        raise CheckpointError(f"{weights}: not a valid safetensors file ({e})") from None
+    state = _read_tensors(weights)
     try:
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     except RuntimeError as e:
@@ -131,10 +136,7 @@ def init_from_weights(model: nn.Module, name_or_path: str | os.PathLike) -> list
     fresh initialisation.  Returns the names of those new tensors.
     """
     weights = resolve_weights(name_or_path)
-    try:
-        state = load_file(str(weights))
-    except (SafetensorError, OSError) as e:
-        raise CheckpointError(f"{weights}: not a valid safetensors file ({e})") from None
+    state = _read_tensors(weights)
     own = model.state_dict()
     unknown = sorted(k for k in state if k not in own)
     misfit = sorted(k for k in state if k in own and own[k].shape != state[k].shape)
