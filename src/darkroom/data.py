@@ -349,6 +349,7 @@ class FlatDigits:
         self.digits = digits.astype(np.float32) / 255.0
         self.degrader, self.seed = degrader, seed
         self.shift, self.rotate, self.zoom, self.elastic = shift, rotate, zoom, elastic
+        self._grid_y, self._grid_x = np.mgrid[0:28, 0:28].astype(np.float32)  # for the elastic remap
         self.length = length or 10**9
 
     def __len__(self) -> int:
@@ -367,8 +368,7 @@ class FlatDigits:
         if self.elastic:
             field = rng.uniform(-1, 1, (2, 28, 28)).astype(np.float32)
             dx, dy = (cv2.GaussianBlur(f, (0, 0), 4) * self.elastic for f in field)
-            grid_y, grid_x = np.mgrid[0:28, 0:28].astype(np.float32)
-            clean = np.clip(cv2.remap(clean, grid_x + dx, grid_y + dy, cv2.INTER_LINEAR), 0, 1)
+            clean = np.clip(cv2.remap(clean, self._grid_x + dx, self._grid_y + dy, cv2.INTER_LINEAR), 0, 1)
         if self.shift:  # digits sit on an empty border, so a small roll is a clean translation
             dy, dx = rng.integers(-self.shift, self.shift + 1, size=2)
             clean = np.roll(clean, (int(dy), int(dx)), axis=(0, 1))
