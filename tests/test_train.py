@@ -105,6 +105,19 @@ def test_unknown_settings_are_refused(tmp_path):
         TrainConfig.from_file(bad)
 
 
+def test_numbers_are_read_by_the_setting_type(tmp_path):
+    # YAML reads 2e-4 (no dot) as the string "2e-4"; the optimiser would then fail at its first step
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("lr: 2e-4\niterations: 1e3\n")
+    cfg = TrainConfig.from_file(recipe, ["weight_decay=1e-5"])
+    assert (cfg.lr, cfg.weight_decay, cfg.iterations) == (2e-4, 1e-5, 1000)
+    assert isinstance(cfg.iterations, int)
+    with pytest.raises(ValueError, match="lr must be a number"):
+        TrainConfig.from_file(None, ["lr=fast"])
+    with pytest.raises(ValueError, match="iterations must be a whole number"):
+        TrainConfig.from_file(None, ["iterations=2.5"])
+
+
 def test_a_grown_network_starts_as_the_one_it_grew_from(tmp_path):
     from darkroom.models import create_model
 

@@ -120,6 +120,16 @@ class TrainConfig:
             raise ValueError(f"{path or 'overrides'}: unknown setting(s) {unknown}; known: {sorted(names)}")
         if isinstance(values.get("presets"), str):
             values["presets"] = [values["presets"]]
+        for f in dataclasses.fields(cls):
+            # YAML reads "2e-4" (no dot) as a string, so numbers are converted by the field's type
+            if f.name in values and f.type in ("float", "int") and not isinstance(values[f.name], bool):
+                try:
+                    number = float(values[f.name])
+                except (TypeError, ValueError):
+                    raise ValueError(f"{path or 'overrides'}: {f.name} must be a number, not {values[f.name]!r}") from None
+                if f.type == "int" and not number.is_integer():
+                    raise ValueError(f"{path or 'overrides'}: {f.name} must be a whole number, not {values[f.name]!r}")
+                values[f.name] = int(number) if f.type == "int" else number
         return cls(**values)
 
 
