@@ -19,3 +19,11 @@ def smooth_photo(h: int = 64, w: int = 80, seed: int = 0) -> np.ndarray:
 @pytest.fixture
 def photo() -> np.ndarray:
     return smooth_photo()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_onnx_cache(tmp_path_factory):
+    """Models exported for ONNX Runtime during the tests go to a temporary folder, not ~/.cache."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DARKROOM_CACHE", str(tmp_path_factory.mktemp("onnx-cache")))
+        yield

@@ -176,6 +176,46 @@ def test_onnx_matches_torch(tiny_weights, tmp_path, monkeypatch):
     assert np.abs(a - c).max() < 1e-4 and any((tmp_path / "cache").iterdir())
 
 
+def test_auto_backend_runs_onnx_and_falls_back_to_torch(tiny_weights, monkeypatch):
+    from darkroom import onnx_backend
+
+    x = smooth_photo(90, 70)
+    load_enhancer.cache_clear()
+    auto = load_enhancer(str(tiny_weights))
+    assert "onnx" in auto.card and auto.card["arch"] == "lumen"  # ONNX runs it, the model card stays
+    torch_out = enhance(x, load_enhancer(str(tiny_weights), "torch"))
+    assert np.abs(enhance(x, auto) - torch_out).max() < 1e-4
+
+    def broken(name):
+        raise RuntimeError("no ONNX today")
+
+    monkeypatch.setattr(onnx_backend, "onnx_enhancer", broken)
+    load_enhancer.cache_clear()
+    with pytest.warns(UserWarning, match="no ONNX today"):
+        fallback = load_enhancer(str(tiny_weights))
+    assert "onnx" not in fallback.card
+    assert np.array_equal(enhance(x, fallback), torch_out)
+    load_enhancer.cache_clear()
+
+
+def test_onnx_cache_follows_the_weights(tiny_weights, tmp_path, monkeypatch):
+    monkeypatch.setenv("DARKROOM_CACHE", str(tmp_path / "cache"))
+    w = tmp_path / "m.safetensors"
+    w.write_bytes(tiny_weights.read_bytes())
+    w.with_suffix(".json").write_bytes(tiny_weights.with_suffix(".json").read_bytes())
+    x = smooth_photo(64, 64)
+    load_enhancer.cache_clear()
+    first = enhance(x, load_enhancer(str(w), "onnx"))
+    model = create_model("lumen", **TINY)
+    save_model(w, model, "lumen", TINY)  # retrained in place
+    load_enhancer.cache_clear()
+    second = enhance(x, load_enhancer(str(w), "onnx"))
+    assert len(list((tmp_path / "cache").glob("m-*.onnx"))) == 2
+    assert np.abs(second - enhance(x, load_enhancer(str(w), "torch"))).max() < 1e-4
+    assert np.abs(second - first).max() > 0.05
+    load_enhancer.cache_clear()
+
+
 def test_pickled_checkpoints_are_refused(tmp_path):
     p = tmp_path / "model.pth"
     torch.save({"x": torch.zeros(1)}, p)

@@ -59,6 +59,29 @@ def test_lumen_is_local_a_far_change_does_not_move_a_pixel():
     assert torch.equal(a[..., :64], b[..., :64])
 
 
+@pytest.mark.parametrize("name", IMAGE_MODELS)
+def test_tile_overlap_covers_the_receptive_field(name):
+    """The engine blends tiles over the inner FADE px of each tile's context, so the context left
+    (``overlap - FADE``) must reach as far as the model sees: measured here by back-propagating
+    from one output pixel, with every weight awake (zero-initialised scales set non-zero)."""
+    from darkroom.enhance import FADE
+
+    spec = get_spec(name)
+    torch.manual_seed(0)
+    model = create_model(name).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            if not p.any():
+                p.fill_(0.1)
+    n = 2 * spec.overlap + 64
+    x = torch.rand(1, 3, n, n, requires_grad=True)
+    kwargs = {"cue": torch.rand(1, 5)} if getattr(model, "uses_cue", False) else {}
+    model(x, **kwargs)[0, :, n // 2, n // 2].sum().backward()
+    seen = (x.grad[0].abs().sum(0) != 0).nonzero() - n // 2
+    assert 0 < int(seen.abs().max()) <= spec.overlap - FADE
+    assert spec.tile % max(1, spec.multiple) == 0 and spec.overlap % max(1, spec.multiple) == 0
+
+
 def test_dense_ae_is_784_500_300_100_mirrored():
     model = create_model("dense-ae")
     sizes = [m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear)]

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ import numpy as np
 DEFAULT_MODEL = "lumen"
 FADE = 32
 """Pixels over which neighbouring tiles are blended."""
+DEFAULT_TILE = 2048
+"""Tile core size for models without their own (lumen's; full-resolution models use smaller ones)."""
 DEFAULT_OVERLAP = 192
 """Context per tile side: the ramp takes the inner 32 px, leaving 160 px of real surroundings,
 more than lumen's receptive field reaches (152 px each side, measured by back-propagation).  Less
@@ -43,6 +46,10 @@ class Enhancer:
     card: dict
     uses_cue: bool = False
     """Whether ``run`` wants the whole-image exposure cue with every tile."""
+    tile: int = DEFAULT_TILE
+    """Default tile core size: bounds memory (see :class:`~darkroom.models.registry.ModelSpec`)."""
+    overlap: int = DEFAULT_OVERLAP
+    """Default context per tile side: covers the receptive field."""
 
     def __call__(self, image: np.ndarray, **kwargs: Any) -> np.ndarray:
         return enhance(image, self, **kwargs)
@@ -60,18 +67,24 @@ def _torch_runner(model) -> Runner:
     return run
 
 
+BACKENDS = ("auto", "torch", "onnx")
+"""``auto``: ONNX Runtime (1.6-3x faster than PyTorch on these CPUs, see benchmarks/results/speed.md)
+for a model that exports, PyTorch otherwise."""
+
+
 @functools.lru_cache(maxsize=4)
-def load_enhancer(name_or_path: str = DEFAULT_MODEL, backend: str = "torch") -> Enhancer:
-    """Load a shipped model name, a ``.safetensors`` file or a run folder (``backend="torch"``),
-    or an exported ``.onnx`` file / a model to export on the fly (``backend="onnx"``)."""
+def load_enhancer(name_or_path: str = DEFAULT_MODEL, backend: str = "auto") -> Enhancer:
+    """Load a shipped model name, a ``.safetensors`` file or a run folder, to run with PyTorch
+    (``backend="torch"``), ONNX Runtime (``"onnx"``: exported once into a cache folder; an
+    ``.onnx`` file is used as is) or the faster of the two that works (``"auto"``)."""
     from .models import get_spec
 
-    if backend == "onnx":
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "onnx" or (backend == "auto" and str(name_or_path).endswith(".onnx")):
         from .onnx_backend import onnx_enhancer
 
         return onnx_enhancer(str(name_or_path))
-    if backend != "torch":
-        raise ValueError(f"unknown backend {backend!r}; choose torch or onnx")
     from .checkpoint import load_model
 
     model, card = load_model(name_or_path)
@@ -79,7 +92,19 @@ def load_enhancer(name_or_path: str = DEFAULT_MODEL, backend: str = "torch") -> 
     if spec.kind != "image":
         raise ValueError(f"{name_or_path}: {card['arch']} works on {spec.kind} inputs, not photos")
     uses_cue = bool(getattr(model, "uses_cue", False))
-    return Enhancer(str(name_or_path), _torch_runner(model), max(1, spec.multiple), card, uses_cue)
+    enh = Enhancer(
+        str(name_or_path), _torch_runner(model), max(1, spec.multiple), card, uses_cue, spec.tile, spec.overlap
+    )
+    if backend == "auto":
+        from .onnx_backend import onnx_enhancer
+
+        try:
+            fast = onnx_enhancer(str(name_or_path))
+        except Exception as e:  # an export or runtime failure must not stop the photo: fall back
+            warnings.warn(f"{name_or_path}: ONNX Runtime unavailable ({e}); running with PyTorch", stacklevel=2)
+            return enh
+        return replace(fast, card=card | fast.card)
+    return enh
 
 
 def _as_enhancer(model: str | os.PathLike | Enhancer | Any, backend: str) -> Enhancer:
@@ -91,7 +116,8 @@ def _as_enhancer(model: str | os.PathLike | Enhancer | Any, backend: str) -> Enh
         spec = find_spec(model)
         multiple = spec.multiple if spec else 16  # an unregistered module: pad to a safe common grid
         uses_cue = bool(getattr(model, "uses_cue", False))
-        return Enhancer(type(model).__name__, _torch_runner(model.eval()), max(1, multiple), {}, uses_cue)
+        enh = Enhancer(type(model).__name__, _torch_runner(model.eval()), max(1, multiple), {}, uses_cue)
+        return replace(enh, tile=spec.tile, overlap=spec.overlap) if spec else enh
     return load_enhancer(str(model), backend)
 
 
@@ -155,20 +181,20 @@ def run_tiled(
     enh: Enhancer,
     x: np.ndarray,
     *,
-    tile: int = 2048,
-    overlap: int = DEFAULT_OVERLAP,
+    tile: int | None = None,
+    overlap: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     cue: np.ndarray | None = None,
 ) -> np.ndarray:
     """Enhance ``(H, W, 3)`` tile by tile (see the module docstring); ``tile`` and ``overlap``
-    are rounded up to the model's grid.  ``progress(done, total)`` is called after each tile.
-    ``cue``: the exposure cue to give every tile; by default that of ``x``."""
+    (by default the model's own) are rounded up to the model's grid.  ``progress(done, total)``
+    is called after each tile.  ``cue``: the exposure cue to give every tile; by default that of ``x``."""
     if cue is None:
         cue = image_cue(enh, x)
     h, w = x.shape[:2]
     m = enh.multiple
-    tile = max(m, -(-tile // m) * m)
-    overlap = -(-overlap // m) * m
+    tile = max(m, -(-(tile or enh.tile) // m) * m)
+    overlap = -(-(enh.overlap if overlap is None else overlap) // m) * m
     if h <= tile and w <= tile:
         out = _run_padded(enh, x, cue)
         if progress:
@@ -188,7 +214,8 @@ def run_tiled(
             done += 1
             if progress:
                 progress(done, total)
-    return acc / weight
+    acc /= weight  # in place: at 12 megapixels every full-size copy costs 144 MB
+    return acc
 
 
 def parse_roi(text: str) -> tuple[int, int, int, int]:
@@ -214,14 +241,16 @@ def enhance(
     *,
     roi: tuple[int, int, int, int] | None = None,
     feather: int = 16,
-    tile: int = 2048,
-    overlap: int = DEFAULT_OVERLAP,
-    backend: str = "torch",
+    tile: int | None = None,
+    overlap: int | None = None,
+    backend: str = "auto",
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """Enhance a photo: float32 RGB ``(H, W, 3)`` in [0, 1] -> the same shape, in [0, 1].
 
     ``model``: a shipped name, a weights path, an :class:`Enhancer` or a torch module.
+    ``tile`` and ``overlap`` default to the model's own (2048 and 192 px for lumen; 768 or
+    1024 and 64 for the full-resolution originals), which keep 12 megapixels within about 2 GB.
     ``roi=(x, y, w, h)`` enhances only that rectangle (clipped to the image) and blends it in
     with a ``feather``-pixel edge; every pixel outside the rectangle is returned unchanged.
     The input array is never modified.
@@ -238,15 +267,16 @@ def enhance(
         raise ValueError(f"expected an (H, W, 3) image, got shape {image.shape}")
     enh = _as_enhancer(model, backend)
     if roi is None:
-        return np.clip(run_tiled(enh, image, tile=tile, overlap=overlap, progress=progress), 0, 1)
+        out = run_tiled(enh, image, tile=tile, overlap=overlap, progress=progress)
+        return np.clip(out, 0, 1, out=out)
     h, w = image.shape[:2]
     x, y, rw, rh = roi
     x1, y1 = min(w, x + rw), min(h, y + rh)
     if x >= w or y >= h or x1 <= x or y1 <= y:
         raise ValueError(f"ROI {roi} lies outside the {w}x{h} image")
-    m = enh.multiple
-    cy0, cx0 = max(0, (y - overlap) // m * m), max(0, (x - overlap) // m * m)
-    cy1, cx1 = min(h, y1 + overlap), min(w, x1 + overlap)
+    m, reach = enh.multiple, enh.overlap if overlap is None else overlap
+    cy0, cx0 = max(0, (y - reach) // m * m), max(0, (x - reach) // m * m)
+    cy1, cx1 = min(h, y1 + reach), min(w, x1 + reach)
     cue = image_cue(enh, image[y:y1, x:x1])  # the ROI is brightened as a photo of its own
     context = run_tiled(enh, image[cy0:cy1, cx0:cx1], tile=tile, overlap=overlap, progress=progress, cue=cue)
     region = np.clip(context[y - cy0 : y1 - cy0, x - cx0 : x1 - cx0], 0, 1)

@@ -8,6 +8,7 @@ that read the exposure cue get a second input, ``cue`` ``(1, 5)``, computed by t
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -36,21 +37,24 @@ def export_onnx(name_or_path: str | os.PathLike, out: str | os.PathLike, *, opse
     out = Path(out)
     tmp = out.with_name(f".{out.name}.part")
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(
-        model,
-        inputs,
-        str(tmp),
-        input_names=names,
-        output_names=["restored"],
-        dynamic_axes={**axes, "restored": {2: "height", 3: "width"}},
-        opset_version=opset,
-        dynamo=False,
-    )
+    with warnings.catch_warnings():  # the tracer's notes on shape-dependent padding concern no user
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            inputs,
+            str(tmp),
+            input_names=names,
+            output_names=["restored"],
+            dynamic_axes={**axes, "restored": {2: "height", 3: "width"}},
+            opset_version=opset,
+            dynamo=False,
+        )
     import onnx
 
     proto = onnx.load(str(tmp))
-    meta = proto.metadata_props.add()
-    meta.key, meta.value = "darkroom_multiple", str(max(1, spec.multiple))
+    for key, value in (("multiple", max(1, spec.multiple)), ("tile", spec.tile), ("overlap", spec.overlap)):
+        meta = proto.metadata_props.add()
+        meta.key, meta.value = f"darkroom_{key}", str(value)
     os.unlink(tmp)
     atomic_write_bytes(out, proto.SerializeToString())
     return out
@@ -68,21 +72,37 @@ def onnx_session(path: str | os.PathLike):
     return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
+def cached_export(name_or_path: str | os.PathLike) -> Path:
+    """The ONNX file of a shipped model name, weights file or run folder, exported once into the
+    cache folder (``$DARKROOM_CACHE``, default ``~/.cache/darkroom``).  The file name carries a hash
+    of the weights, so new weights (an upgraded package, a retrained run) are never served stale."""
+    import hashlib
+
+    from .checkpoint import resolve_weights
+
+    weights = resolve_weights(name_or_path)
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+    stem = Path(str(name_or_path)).stem or weights.stem
+    cache = Path(os.environ.get("DARKROOM_CACHE", Path.home() / ".cache" / "darkroom"))
+    target = cache / f"{stem}-{digest}.onnx"
+    if not target.exists():
+        export_onnx(name_or_path, target)
+    return target
+
+
 def onnx_enhancer(name_or_path: str):
     """An :class:`~darkroom.enhance.Enhancer` backed by ONNX Runtime.  A ``.onnx`` path is used
     as is; a model name or weights path is exported once into a cache folder first."""
-    from .enhance import Enhancer
+    from .enhance import DEFAULT_OVERLAP, DEFAULT_TILE, Enhancer
 
     path = Path(name_or_path)
     if path.suffix != ".onnx":
-        cache = Path(os.environ.get("DARKROOM_CACHE", Path.home() / ".cache" / "darkroom"))
-        target = cache / f"{path.stem if path.suffix else name_or_path}.onnx"
-        if not target.exists() or (path.exists() and path.stat().st_mtime > target.stat().st_mtime):
-            export_onnx(name_or_path, target)
-        path = target
+        path = cached_export(name_or_path)
     session = onnx_session(path)
     meta = session.get_modelmeta().custom_metadata_map
     multiple = int(meta.get("darkroom_multiple", "16"))
+    tile = int(meta.get("darkroom_tile", DEFAULT_TILE))
+    overlap = int(meta.get("darkroom_overlap", DEFAULT_OVERLAP))
     names = [i.name for i in session.get_inputs()]
     uses_cue = "cue" in names
 
@@ -96,4 +116,4 @@ def onnx_enhancer(name_or_path: str):
             feed["cue"] = np.asarray(cue, np.float32)
         return session.run(None, feed)[0]
 
-    return Enhancer(str(name_or_path), run, multiple, {"onnx": str(path)}, uses_cue)
+    return Enhancer(str(name_or_path), run, multiple, {"onnx": str(path)}, uses_cue, tile, overlap)

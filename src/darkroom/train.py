@@ -121,19 +121,23 @@ class TrainConfig:
         if isinstance(values.get("presets"), str):
             values["presets"] = [values["presets"]]
         for f in dataclasses.fields(cls):
-            # YAML reads "2e-4" (no dot) as a string, so numbers are converted by the field's type
             if f.name in values and f.type in ("float", "int") and not isinstance(values[f.name], bool):
-                try:
-                    number = float(values[f.name])
-                except (TypeError, ValueError):
-                    raise ValueError(f"{path or 'overrides'}: {f.name} must be a number, not {values[f.name]!r}") from None
-                if f.type == "int" and not number.is_integer():
-                    raise ValueError(f"{path or 'overrides'}: {f.name} must be a whole number, not {values[f.name]!r}")
-                values[f.name] = int(number) if f.type == "int" else number
+                values[f.name] = _as_number(values[f.name], f.type, f"{path or 'overrides'}: {f.name}")
         return cls(**values)
 
 
 # ----------------------------------------------------------------------------- pieces
+
+
+def _as_number(value: Any, kind: str, what: str) -> int | float:
+    """``value`` as a ``kind`` ("int" or "float"): YAML reads ``2e-4`` (no dot) as a string."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a number, not {value!r}") from None
+    if kind == "int" and not number.is_integer():
+        raise ValueError(f"{what} must be a whole number, not {value!r}")
+    return int(number) if kind == "int" else number
 
 
 def _device(name: str) -> torch.device:

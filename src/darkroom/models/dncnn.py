@@ -12,7 +12,14 @@ import torch.nn as nn
 from .registry import register
 
 
-@register("dncnn", description="DnCNN-17, residual noise prediction, the classic reference", depth=17, width=64)
+@register(
+    "dncnn",
+    tile=768,
+    overlap=64,
+    description="DnCNN-17, residual noise prediction, the classic reference",
+    depth=17,
+    width=64,
+)
 class DnCNN(nn.Module):
     def __init__(self, depth: int, width: int) -> None:
         super().__init__()

@@ -26,7 +26,12 @@ class LLCNNModule(nn.Module):
 
 
 @register(
-    "llcnn", description="seed 003: LLCNN two-branch residual modules (MS-SSIM + L1), ROI web app", width=64, modules=3
+    "llcnn",
+    tile=768,
+    overlap=64,
+    description="seed 003: LLCNN two-branch residual modules (MS-SSIM + L1), ROI web app",
+    width=64,
+    modules=3,
 )
 class LLCNN(nn.Module):
     def __init__(self, width: int, modules: int) -> None:

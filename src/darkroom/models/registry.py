@@ -20,6 +20,10 @@ class ModelSpec:
     ``kind`` says what the model takes: ``"image"`` (N,3,H,W) in [0,1] -> (N,3,H,W) in [0,1],
     ``"flat"`` (N,784) -> (N,784) for the MNIST autoencoder.  ``multiple`` is the size the
     input's height and width are padded to; ``0`` means a fixed input size.
+    ``tile`` and ``overlap`` are the engine's defaults for this architecture (see
+    :mod:`darkroom.enhance`): ``overlap`` must leave, after the 32 px blend, more context than the
+    receptive field reaches (checked by a test), and ``tile`` keeps a 12-megapixel photo within
+    about 2 GB of memory (its full-resolution activations set the size).
     """
 
     name: str
@@ -28,20 +32,29 @@ class ModelSpec:
     description: str = ""
     kind: str = "image"
     multiple: int = 1
+    tile: int = 2048
+    overlap: int = 192
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
 
 
 def register(
-    name: str, *, description: str, kind: str = "image", multiple: int = 1, **defaults: Any
+    name: str,
+    *,
+    description: str,
+    kind: str = "image",
+    multiple: int = 1,
+    tile: int = 2048,
+    overlap: int = 192,
+    **defaults: Any,
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Class decorator that adds an architecture to the registry under ``name``."""
 
     def wrap(constructor: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} registered twice")
-        _REGISTRY[name] = ModelSpec(name, constructor, dict(defaults), description, kind, multiple)
+        _REGISTRY[name] = ModelSpec(name, constructor, dict(defaults), description, kind, multiple, tile, overlap)
         return constructor
 
     return wrap

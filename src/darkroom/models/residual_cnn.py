@@ -24,7 +24,12 @@ class ResidualBlock(nn.Module):
 
 
 @register(
-    "residual-cnn", description="seed 000: conv+ReLU with residual blocks, sigmoid output (MSE)", width=64, blocks=4
+    "residual-cnn",
+    tile=768,
+    overlap=64,
+    description="seed 000: conv+ReLU with residual blocks, sigmoid output (MSE)",
+    width=64,
+    blocks=4,
 )
 class ResidualCNN(nn.Module):
     def __init__(self, width: int, blocks: int) -> None:

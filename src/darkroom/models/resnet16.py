@@ -14,7 +14,13 @@ from .registry import register
 from .residual_cnn import ResidualBlock
 
 
-@register("resnet16", description="seed 001: 16-layer ResNet/VGG-style restorer (MSE, salt-and-pepper)", width=64)
+@register(
+    "resnet16",
+    tile=768,
+    overlap=64,
+    description="seed 001: 16-layer ResNet/VGG-style restorer (MSE, salt-and-pepper)",
+    width=64,
+)
 class ResNet16(nn.Module):
     def __init__(self, width: int) -> None:
         super().__init__()

@@ -21,6 +21,8 @@ def _conv(cin: int, cout: int) -> nn.Sequential:
     "skipnet",
     description="seed 002: encoder-decoder CNN with skip connections, sigmoid (MSE, PSNR)",
     multiple=4,
+    tile=1024,
+    overlap=64,
     width=32,
 )
 class SkipNet(nn.Module):

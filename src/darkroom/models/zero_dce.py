@@ -14,7 +14,14 @@ import torch.nn.functional as F
 from .registry import register
 
 
-@register("zero-dce", description="Zero-DCE curve estimation, trained on unpaired exposures", width=32, iterations=8)
+@register(
+    "zero-dce",
+    tile=768,
+    overlap=64,
+    description="Zero-DCE curve estimation, trained on unpaired exposures",
+    width=32,
+    iterations=8,
+)
 class ZeroDCE(nn.Module):
     def __init__(self, width: int, iterations: int) -> None:
         super().__init__()
