@@ -1,9 +1,10 @@
 """Speed benchmark: megapixels per second and peak memory of each shipped image model.
 
-    python benchmarks/speed.py [--models lumen dncnn] [--sizes 1 12] [--backends torch onnx]
+    python benchmarks/speed.py [--models lumen dncnn] [--sizes 1 12] [--backends torch onnx] [--merge]
 
 Each measurement runs in a fresh process (so peak RSS is that run's own) on a random photo of the
-given size, with the engine's default tiling.  Writes benchmarks/results/speed.json and speed.md.
+given size, with the engine's default tiling.  Writes benchmarks/results/speed.json and speed.md;
+with ``--merge`` the rows already there for other models, backends and sizes are kept.
 """
 
 from __future__ import annotations
@@ -45,8 +46,13 @@ def main() -> None:
     p.add_argument("--models", nargs="*", default=shipped)
     p.add_argument("--sizes", nargs="*", type=float, default=[1, 12])
     p.add_argument("--backends", nargs="*", default=["torch", "onnx"])
+    p.add_argument("--merge", action="store_true", help="keep the rows of speed.json this run does not measure")
     a = p.parse_args()
     rows = []
+    if a.merge and (RESULTS / "speed.json").exists():
+        measured = {(m, b, float(s)) for m in a.models for b in a.backends for s in a.sizes}
+        old = json.loads((RESULTS / "speed.json").read_text())
+        rows = [r for r in old if (r["model"], r["backend"], round(r["megapixels"])) not in measured]
     for model in a.models:
         for backend in a.backends:
             for mp in a.sizes:

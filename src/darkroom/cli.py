@@ -136,6 +136,8 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .enhance import BACKENDS
+
     p = argparse.ArgumentParser(prog="darkroom", description="Restore dark and noisy photographs with CNNs.")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -146,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--roi", help="enhance only X,Y,W,H and blend it in with a feathered edge")
     s.add_argument("--tile", type=int, help="tile core size in pixels, bounds memory (default: the model's)")
     s.add_argument("--overlap", type=int, help="context each tile sees beyond its core (default: the model's)")
-    s.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto", help="auto: ONNX if it works")
+    s.add_argument("--backend", choices=BACKENDS, default="auto", help="auto: ONNX if it works")
     s.add_argument("--format", choices=["png", "jpg", "tiff"], help="output format (default: the input's)")
     s.add_argument("--force", action="store_true", help="redo outputs that already exist")
     s.add_argument("--max-pixels", type=int, default=None, help="refuse larger images (default 100 MP)")

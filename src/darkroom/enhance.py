@@ -22,6 +22,9 @@ from typing import Any
 import numpy as np
 
 DEFAULT_MODEL = "lumen"
+BACKENDS = ("auto", "torch", "onnx")
+"""``auto``: ONNX Runtime (1.6-3x faster than PyTorch on these CPUs, see benchmarks/results/speed.md)
+for a model that exports, PyTorch otherwise."""
 FADE = 32
 """Pixels over which neighbouring tiles are blended."""
 DEFAULT_TILE = 2048
@@ -65,11 +68,6 @@ def _torch_runner(model) -> Runner:
             return model(torch.from_numpy(x), cue=torch.from_numpy(cue)).numpy()
 
     return run
-
-
-BACKENDS = ("auto", "torch", "onnx")
-"""``auto``: ONNX Runtime (1.6-3x faster than PyTorch on these CPUs, see benchmarks/results/speed.md)
-for a model that exports, PyTorch otherwise."""
 
 
 @functools.lru_cache(maxsize=4)
@@ -116,8 +114,10 @@ def _as_enhancer(model: str | os.PathLike | Enhancer | Any, backend: str) -> Enh
         spec = find_spec(model)
         multiple = spec.multiple if spec else 16  # an unregistered module: pad to a safe common grid
         uses_cue = bool(getattr(model, "uses_cue", False))
-        enh = Enhancer(type(model).__name__, _torch_runner(model.eval()), max(1, multiple), {}, uses_cue)
-        return replace(enh, tile=spec.tile, overlap=spec.overlap) if spec else enh
+        tile, overlap = (spec.tile, spec.overlap) if spec else (DEFAULT_TILE, DEFAULT_OVERLAP)
+        return Enhancer(
+            type(model).__name__, _torch_runner(model.eval()), max(1, multiple), {}, uses_cue, tile, overlap
+        )
     return load_enhancer(str(model), backend)
 
 
