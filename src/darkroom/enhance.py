@@ -23,12 +23,12 @@ import numpy as np
 
 DEFAULT_MODEL = "lumen"
 BACKENDS = ("auto", "torch", "onnx")
-"""``auto``: ONNX Runtime (1.6-3x faster than PyTorch on these CPUs, see benchmarks/results/speed.md)
+"""``auto``: ONNX Runtime (1.1-3x faster than PyTorch on these CPUs, see benchmarks/results/speed.md)
 for a model that exports, PyTorch otherwise."""
 FADE = 32
 """Pixels over which neighbouring tiles are blended."""
 DEFAULT_TILE = 2048
-"""Tile core size for models without their own (lumen's; full-resolution models use smaller ones)."""
+"""Tile core size for models without their own (registered models bring theirs)."""
 DEFAULT_OVERLAP = 192
 """Context per tile side: the ramp takes the inner 32 px, leaving 160 px of real surroundings,
 more than lumen's receptive field reaches (152 px each side, measured by back-propagation).  Less
@@ -249,7 +249,7 @@ def enhance(
     """Enhance a photo: float32 RGB ``(H, W, 3)`` in [0, 1] -> the same shape, in [0, 1].
 
     ``model``: a shipped name, a weights path, an :class:`Enhancer` or a torch module.
-    ``tile`` and ``overlap`` default to the model's own (2048 and 192 px for lumen; 768 or
+    ``tile`` and ``overlap`` default to the model's own (1024 and 192 px for lumen; 768 or
     1024 and 64 for the full-resolution originals), which keep 12 megapixels within about 2 GB.
     ``roi=(x, y, w, h)`` enhances only that rectangle (clipped to the image) and blends it in
     with a ``feather``-pixel edge; every pixel outside the rectangle is returned unchanged.

@@ -75,13 +75,17 @@ def onnx_session(path: str | os.PathLike):
 def cached_export(name_or_path: str | os.PathLike) -> Path:
     """The ONNX file of a shipped model name, weights file or run folder, exported once into the
     cache folder (``$DARKROOM_CACHE``, default ``~/.cache/darkroom``).  The file name carries a hash
-    of the weights, so new weights (an upgraded package, a retrained run) are never served stale."""
+    of the weights and of the tiling the export records, so new weights (an upgraded package, a
+    retrained run) or new tile defaults are never served stale."""
     import hashlib
 
-    from .checkpoint import resolve_weights
+    from .checkpoint import read_card, resolve_weights
+    from .models import get_spec
 
     weights = resolve_weights(name_or_path)
-    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+    spec = get_spec(read_card(weights.with_suffix(".json"))["arch"])
+    tiling = f"|{spec.multiple},{spec.tile},{spec.overlap}".encode()
+    digest = hashlib.sha256(weights.read_bytes() + tiling).hexdigest()[:16]
     stem = Path(str(name_or_path)).stem or weights.stem
     cache = Path(os.environ.get("DARKROOM_CACHE", Path.home() / ".cache" / "darkroom"))
     target = cache / f"{stem}-{digest}.onnx"

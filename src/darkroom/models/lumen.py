@@ -73,6 +73,7 @@ class GatedBlock(nn.Module):
     "lumen",
     description="darkroom flagship: blind low-light + noise restorer, quarter-resolution gated U-Net",
     multiple=16,
+    tile=1024,
     width=64,
     enc_blocks=[3, 1],
     mid_blocks=6,
