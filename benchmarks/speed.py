@@ -50,9 +50,9 @@ def main() -> None:
     a = p.parse_args()
     rows = []
     if a.merge and (RESULTS / "speed.json").exists():
-        measured = {(m, b, float(s)) for m in a.models for b in a.backends for s in a.sizes}
+        measured = {(m, b, round(s, 1)) for m in a.models for b in a.backends for s in a.sizes}
         old = json.loads((RESULTS / "speed.json").read_text())
-        rows = [r for r in old if (r["model"], r["backend"], round(r["megapixels"])) not in measured]
+        rows = [r for r in old if (r["model"], r["backend"], round(r["megapixels"], 1)) not in measured]
     for model in a.models:
         for backend in a.backends:
             for mp in a.sizes:

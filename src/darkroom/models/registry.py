@@ -45,8 +45,8 @@ def register(
     description: str,
     kind: str = "image",
     multiple: int = 1,
-    tile: int = 2048,
-    overlap: int = 192,
+    tile: int = ModelSpec.tile,
+    overlap: int = ModelSpec.overlap,
     **defaults: Any,
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Class decorator that adds an architecture to the registry under ``name``."""
