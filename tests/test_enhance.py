@@ -216,6 +216,23 @@ def test_onnx_cache_follows_the_weights(tiny_weights, tmp_path, monkeypatch):
     load_enhancer.cache_clear()
 
 
+def test_onnx_cache_follows_the_architecture_code(tiny_weights, tmp_path, monkeypatch):
+    """The same weights exported by changed model code (a faster graph, a fix) get a new cache
+    entry instead of the old file."""
+    import inspect
+
+    from darkroom import onnx_backend
+
+    monkeypatch.setenv("DARKROOM_CACHE", str(tmp_path / "cache"))
+    first = onnx_backend.cached_export(str(tiny_weights))
+    assert onnx_backend.cached_export(str(tiny_weights)) == first
+    changed = tmp_path / "lumen.py"
+    changed.write_text("# lumen, revised\n")
+    monkeypatch.setattr(inspect, "getfile", lambda obj: str(changed))
+    second = onnx_backend.cached_export(str(tiny_weights))
+    assert second != first and first.exists() and second.exists()
+
+
 def test_pickled_checkpoints_are_refused(tmp_path):
     p = tmp_path / "model.pth"
     torch.save({"x": torch.zeros(1)}, p)

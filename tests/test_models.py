@@ -43,6 +43,42 @@ def test_lumen_starts_near_identity_and_stays_under_its_flop_budget():
     assert sum(p.numel() for p in model.parameters()) < 5e6  # fits 10 MB shipped as float16
 
 
+def test_lumen_full_resolution_tail_starts_as_a_no_op_and_then_learns():
+    """``refine`` adds a tail whose last layer starts at zero: stage 3's weights loaded into the
+    bigger network give stage 3's output exactly, and one optimiser step moves the tail."""
+    torch.manual_seed(0)
+    small = dict(width=8, enc_blocks=[1], mid_blocks=1, dec_blocks=[1])
+    body = create_model("lumen", **small).eval()
+    grown = create_model("lumen", **small, refine=4).eval()
+    missing, unexpected = grown.load_state_dict(body.state_dict(), strict=False)
+    assert not unexpected and missing and all(k.startswith("refine.") for k in missing)
+    x = torch.rand(1, 3, 40, 56)
+    with torch.no_grad():
+        assert torch.equal(grown(x), body(x))
+    optimiser = torch.optim.SGD(grown.refine.parameters(), lr=0.1)
+    grown(x).sub(x.flip(-1)).abs().mean().backward()
+    optimiser.step()
+    with torch.no_grad():
+        assert not torch.equal(grown(x), body(x))
+
+
+def test_lumen_onnx_layer_norm_is_the_same_arithmetic():
+    """Under ONNX export the channel layer norm takes the channels-last path; both agree."""
+    from unittest import mock
+
+    from darkroom.models.lumen import LayerNorm2d
+
+    torch.manual_seed(0)
+    norm = LayerNorm2d(12)
+    torch.nn.init.normal_(norm.weight)
+    torch.nn.init.normal_(norm.bias)
+    x = torch.randn(2, 12, 9, 7) * 3 + 1
+    eager = norm(x)
+    with mock.patch("torch.onnx.is_in_onnx_export", return_value=True):
+        exported = norm(x)
+    assert torch.allclose(eager, exported, atol=1e-5)
+
+
 def test_lumen_is_local_a_far_change_does_not_move_a_pixel():
     """No global pooling: with the exposure cue held fixed (the engine computes it once per
     photo), a change 300 px away leaves the output there unchanged."""
@@ -86,6 +122,10 @@ def test_dense_ae_is_784_500_300_100_mirrored():
     model = create_model("dense-ae")
     sizes = [m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear)]
     assert sizes == [500, 300, 100, 300, 500, 784]
+    for layer in (m for m in model.modules() if isinstance(m, torch.nn.Linear)):  # Keras's start
+        limit = (6 / (layer.in_features + layer.out_features)) ** 0.5
+        assert not layer.bias.any() and float(layer.weight.abs().max()) <= limit
+        assert float(layer.weight.abs().max()) > 0.9 * limit
     with torch.no_grad():
         y = model(torch.rand(4, 784))
     assert y.shape == (4, 784) and 0 <= float(y.min()) and float(y.max()) <= 1
@@ -106,6 +146,21 @@ def test_zero_dce_losses_are_finite_and_differentiable():
     loss = zero_reference_loss(model, torch.rand(2, 3, 32, 32) * 0.2)
     loss.backward()
     assert torch.isfinite(loss) and model.convs[0].weight.grad is not None
+
+
+def test_zero_dce_smoothness_is_squared_so_small_curve_changes_are_cheap():
+    """Doubling a step between two regions' curves costs four times as much (squared total
+    variation, as in the authors' code), so slightly different curves for dark and bright
+    regions cost almost nothing."""
+    from darkroom.models.zero_dce import illumination_smoothness_loss
+
+    def step(size: float) -> torch.Tensor:
+        curves = torch.zeros(1, 24, 8, 8)
+        curves[..., 4:] = size
+        return illumination_smoothness_loss(curves)
+
+    assert torch.allclose(step(0.04), 4 * step(0.02))
+    assert float(step(0.02)) < 0.02
 
 
 def test_unknown_model_and_option_are_clear_errors():
