@@ -2,11 +2,14 @@
 # Regenerate benchmarks/results/: every shipped model beside every classical baseline on ../shared/datasets/eval,
 # then the speed benchmark, then the results page (benchmarks/results/README.md).
 #   bash benchmarks/run_all.sh           # everything (about an hour on 2 cores, most of it non-local means)
-#   REUSE=1 bash benchmarks/run_all.sh   # rerun the models only; keep each baseline's scores from the report
+#   REUSE=1 bash benchmarks/run_all.sh   # keep the scores of each baseline and each unchanged model (same weights
+#                                        # and code) from the report
 #                                        # already there when its identity row proves the inputs are the same
 #   CORE=1 ...                           # only the rows the flagship's targets need
 #   SKIP_SPEED=1 ...                     # without the speed benchmark
 #   SHARD=0/2 ... & SHARD=1/2 ...        # split the rows between processes (then run results_page.py)
+#   FLAGSHIP=none ...                    # leave the flagship out (score the originals while it trains; with
+#                                        # REUSE=1 a later full run keeps their rows)
 #   MODELS="lumen dncnn" ...             # score these models on every row (default: the flagship everywhere, each
 #                                        # original system on the rows of its own degradation)
 set -euo pipefail
@@ -17,7 +20,7 @@ DR=.venv/bin/darkroom
 mkdir -p "$OUT"
 
 BASELINES=(identity gamma clahe histeq median3 bilateral nlm gamma+nlm gamma+median3)
-FLAGSHIP=lumen
+FLAGSHIP=${FLAGSHIP:-lumen}
 # Each original system on the rows of the degradation it was built for (its own preset and data), the flagship
 # on every row; models not shipped are skipped.
 originals_for() {  # originals_for ROW_NAME: the original models scored on that row

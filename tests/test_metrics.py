@@ -180,3 +180,34 @@ def test_reuse_keeps_baseline_scores_only_for_the_very_same_inputs(tmp_path, cap
     other = json.loads((tmp_path / "other.json").read_text())
     assert other["methods"][1]["psnr"] != 99.0  # other inputs: everything recomputed
     capsys.readouterr()
+
+
+def test_reuse_keeps_a_model_row_only_while_its_weights_are_unchanged(tmp_path, capsys):
+    import torch
+
+    from darkroom.checkpoint import save_model
+    from darkroom.models import create_model
+
+    tiny = {"width": 8, "enc_blocks": [1], "mid_blocks": 1, "dec_blocks": [1], "unshuffle": 4}
+    weights = tmp_path / "m.safetensors"
+    torch.manual_seed(0)
+    save_model(weights, create_model("lumen", **tiny), "lumen", tiny)
+    write_image(tmp_path / "clean" / "im0.png", smooth_photo(48, 64))
+    base = ["evaluate", str(tmp_path / "clean"), "--preset", "dark-gauss", "-q", "--method", "identity"]
+    base += ["--method", str(weights)]
+    old = tmp_path / "old.json"
+    assert cli([*base, "--json", str(old)]) == 0
+    report = json.loads(old.read_text())
+    assert report["methods"][1]["fingerprint"]
+    report["methods"][1]["psnr"] = 99.0  # a mark that only a reused row can carry
+    old.write_text(json.dumps(report))
+
+    assert cli([*base, "--reuse", str(old), "--json", str(tmp_path / "same.json")]) == 0
+    assert json.loads((tmp_path / "same.json").read_text())["methods"][1]["psnr"] == 99.0
+
+    model = create_model("lumen", **tiny)
+    torch.nn.init.normal_(model.ending.weight, std=0.1)  # retrained in place
+    save_model(weights, model, "lumen", tiny)
+    assert cli([*base, "--reuse", str(old), "--json", str(tmp_path / "new.json")]) == 0
+    assert json.loads((tmp_path / "new.json").read_text())["methods"][1]["psnr"] != 99.0
+    capsys.readouterr()

@@ -99,12 +99,16 @@ def test_lumen_is_local_a_far_change_does_not_move_a_pixel():
 def test_tile_overlap_covers_the_receptive_field(name):
     """The engine blends tiles over the inner FADE px of each tile's context, so the context left
     (``overlap - FADE``) must reach as far as the model sees: measured here by back-propagating
-    from one output pixel, with every weight awake (zero-initialised scales set non-zero)."""
+    from one output pixel, with every weight awake (zero-initialised scales set non-zero), in the
+    shipped network where there is one (its config may differ from the defaults)."""
+    from darkroom.checkpoint import WEIGHTS_DIR, read_card
     from darkroom.enhance import FADE
 
     spec = get_spec(name)
+    card = WEIGHTS_DIR / f"{name}.json"  # the shipped network, where there is one, else the default
+    config = read_card(card)["config"] if card.exists() else {}
     torch.manual_seed(0)
-    model = create_model(name).eval()
+    model = create_model(name, **config).eval()
     with torch.no_grad():
         for p in model.parameters():
             if not p.any():

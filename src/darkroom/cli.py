@@ -218,7 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--reuse",
         metavar="JSON",
-        help="keep the classical baselines' scores from this earlier report when it scored the same inputs",
+        help="keep the scores of the classical baselines and of unchanged models (same weights and code) "
+        "from this earlier report when it scored the same inputs",
     )
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=_cmd_evaluate)

@@ -118,6 +118,28 @@ def resolve_method(name: str) -> Callable[[np.ndarray], np.ndarray]:
     return lambda x: enhance(x, enh)
 
 
+def model_fingerprint(method: str) -> str | None:
+    """For a model: a hash of its weights (or ``.onnx`` file) and of its architecture's code, which
+    together fix its outputs; ``None`` for a classical baseline.  A report's model row carries it,
+    so a rerun can keep the scores of models that have not changed (see :func:`reusable_results`)."""
+    import hashlib
+    import inspect
+
+    from .baselines import BASELINES
+
+    if method in BASELINES:
+        return None
+    from .checkpoint import read_card, resolve_weights
+    from .models import get_spec
+
+    if method.endswith(".onnx"):
+        return hashlib.sha256(Path(method).read_bytes()).hexdigest()[:16]
+    weights = resolve_weights(method)
+    spec = get_spec(read_card(weights.with_suffix(".json"))["arch"])
+    source = Path(inspect.getfile(spec.constructor)).read_bytes()
+    return hashlib.sha256(weights.read_bytes() + source).hexdigest()[:16]
+
+
 def _available(method: str) -> bool:
     from .baselines import BASELINES
     from .checkpoint import CheckpointError, resolve_weights
@@ -188,17 +210,21 @@ def evaluate(
             if any(key in im for im in images):
                 summary[key] = _round(_mean([im.get(key) for im in images]))
         summary["seconds_per_megapixel"] = _round(seconds / max(megapixels, 1e-9))
+        fingerprint = model_fingerprint(method)
+        if fingerprint:
+            summary["fingerprint"] = fingerprint
         summary["images"] = images
         results.append(summary)
     return results, kept
 
 
 def reusable_results(path: str | Path, samples: list[Sample], preset: str, dataset: str) -> dict[str, dict]:
-    """Classical-baseline summaries from an earlier report that scored these very inputs.
+    """Summaries from an earlier report that scored these very inputs: every classical baseline,
+    and each model whose fingerprint (weights and architecture code, :func:`model_fingerprint`)
+    is the same as now.  A model retrained, or a row written before fingerprints, is run again.
 
     The inputs count as the same when the earlier report's ``identity`` row (the untouched
-    inputs) matches, image by image, what ``identity`` scores now.  Models are never reused:
-    their weights may have changed."""
+    inputs) matches, image by image, what ``identity`` scores now."""
     from .baselines import BASELINES
 
     path = Path(path)
@@ -214,7 +240,10 @@ def reusable_results(path: str | Path, samples: list[Sample], preset: str, datas
         return {}
     if rows["identity"].get("images") != [_score(s.inp, s) for s in samples]:
         return {}
-    return {name: row for name, row in rows.items() if name in BASELINES}
+    def unchanged(name: str, row: dict) -> bool:
+        return bool(row.get("fingerprint")) and _available(name) and row["fingerprint"] == model_fingerprint(name)
+
+    return {name: row for name, row in rows.items() if name in BASELINES or unchanged(name, row)}
 
 
 def _niqe(image: np.ndarray) -> float | None:
