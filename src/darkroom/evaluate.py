@@ -240,6 +240,7 @@ def reusable_results(path: str | Path, samples: list[Sample], preset: str, datas
         return {}
     if rows["identity"].get("images") != [_score(s.inp, s) for s in samples]:
         return {}
+
     def unchanged(name: str, row: dict) -> bool:
         return bool(row.get("fingerprint")) and _available(name) and row["fingerprint"] == model_fingerprint(name)
 
