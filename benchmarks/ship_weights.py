@@ -117,6 +117,7 @@ def main() -> None:
     if a.note:
         base["note"] = a.note
     if a.results:
+        a.results = list(dict.fromkeys(p.resolve() for p in a.results))  # a file named twice counts once
         base["evaluation"] = scores_from(a.results, a.name)
         base["speed"] = speed_from(a.results, a.name) or base.get("speed", [])
     params = sum(p.numel() for p in model.parameters())

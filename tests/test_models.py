@@ -48,7 +48,7 @@ def test_lumen_full_resolution_tail_starts_as_a_no_op_and_then_learns():
     bigger network give stage 3's output exactly, and one optimiser step moves the tail."""
     torch.manual_seed(0)
     small = dict(width=8, enc_blocks=[1], mid_blocks=1, dec_blocks=[1])
-    body = create_model("lumen", **small).eval()
+    body = create_model("lumen", **small, refine=0).eval()
     grown = create_model("lumen", **small, refine=4).eval()
     missing, unexpected = grown.load_state_dict(body.state_dict(), strict=False)
     assert not unexpected and missing and all(k.startswith("refine.") for k in missing)

@@ -104,6 +104,19 @@ def resolve_weights(name_or_path: str | os.PathLike) -> Path:
     raise CheckpointError(f"{name_or_path}: not a shipped model ({', '.join(known) or 'none shipped'}) nor a path")
 
 
+def fingerprint(name_or_path: str | os.PathLike, extra: bytes = b"") -> str:
+    """16 hex digits of a hash of a model's weights, its architecture's source code and ``extra``:
+    what fixes the model's outputs.  Keys the ONNX cache and marks evaluation rows, so neither
+    serves stale results after new weights or changed model code."""
+    import hashlib
+    import inspect
+
+    weights = resolve_weights(name_or_path)
+    spec = get_spec(read_card(weights.with_suffix(".json"))["arch"])
+    source = Path(inspect.getfile(spec.constructor)).read_bytes()
+    return hashlib.sha256(weights.read_bytes() + source + extra).hexdigest()[:16]
+
+
 def _read_tensors(weights: Path) -> dict[str, torch.Tensor]:
     """The tensors of a safetensors file, or a :class:`CheckpointError` naming it."""
     try:

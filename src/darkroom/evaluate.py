@@ -123,21 +123,15 @@ def model_fingerprint(method: str) -> str | None:
     together fix its outputs; ``None`` for a classical baseline.  A report's model row carries it,
     so a rerun can keep the scores of models that have not changed (see :func:`reusable_results`)."""
     import hashlib
-    import inspect
 
     from .baselines import BASELINES
+    from .checkpoint import fingerprint
 
     if method in BASELINES:
         return None
-    from .checkpoint import read_card, resolve_weights
-    from .models import get_spec
-
     if method.endswith(".onnx"):
         return hashlib.sha256(Path(method).read_bytes()).hexdigest()[:16]
-    weights = resolve_weights(method)
-    spec = get_spec(read_card(weights.with_suffix(".json"))["arch"])
-    source = Path(inspect.getfile(spec.constructor)).read_bytes()
-    return hashlib.sha256(weights.read_bytes() + source).hexdigest()[:16]
+    return fingerprint(method)
 
 
 def _available(method: str) -> bool:

@@ -35,7 +35,7 @@ def export_onnx(name_or_path: str | os.PathLike, out: str | os.PathLike, *, opse
 
         inputs, names = (example, exposure_cue(example)), ["image", "cue"]
     out = Path(out)
-    tmp = out.with_name(f".{out.name}.part")
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.part")  # per process: two may export at once
     out.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():  # the tracer's notes on shape-dependent padding concern no user
         warnings.simplefilter("ignore")
@@ -83,17 +83,12 @@ def cached_export(name_or_path: str | os.PathLike) -> Path:
     of the weights, of the architecture's source code and of the tiling the export records, so new
     weights (an upgraded package, a retrained run), a changed graph for the same weights or new tile
     defaults are never served stale."""
-    import hashlib
-    import inspect
-
-    from .checkpoint import read_card, resolve_weights
+    from .checkpoint import fingerprint, read_card, resolve_weights
     from .models import get_spec
 
     weights = resolve_weights(name_or_path)
     spec = get_spec(read_card(weights.with_suffix(".json"))["arch"])
-    tiling = f"|{spec.multiple},{spec.tile},{spec.overlap}".encode()
-    source = Path(inspect.getfile(spec.constructor)).read_bytes()
-    digest = hashlib.sha256(weights.read_bytes() + source + tiling).hexdigest()[:16]
+    digest = fingerprint(weights, f"|{spec.multiple},{spec.tile},{spec.overlap}".encode())
     stem = Path(str(name_or_path)).stem or weights.stem
     cache = Path(os.environ.get("DARKROOM_CACHE", Path.home() / ".cache" / "darkroom"))
     target = cache / f"{stem}-{digest}.onnx"

@@ -14,7 +14,7 @@ from .registry import register
 
 @register(
     "dncnn",
-    tile=768,
+    tile=512,
     overlap=64,
     description="DnCNN-17, residual noise prediction, the classic reference",
     depth=17,

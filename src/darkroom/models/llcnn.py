@@ -27,7 +27,7 @@ class LLCNNModule(nn.Module):
 
 @register(
     "llcnn",
-    tile=768,
+    tile=512,
     overlap=64,
     description="seed 003: LLCNN two-branch residual modules (MS-SSIM + L1), ROI web app",
     width=64,

@@ -84,7 +84,7 @@ class GatedBlock(nn.Module):
 
 @register(
     "lumen",
-    description="darkroom flagship: blind low-light + noise restorer, quarter-resolution gated U-Net",
+    description="darkroom flagship: blind low-light + noise restorer, gated U-Net at quarter resolution, full-res tail",
     multiple=16,
     tile=1024,
     width=64,
@@ -93,12 +93,13 @@ class GatedBlock(nn.Module):
     dec_blocks=[1, 3],
     unshuffle=4,
     cue=True,
-    refine=0,
+    refine=16,
 )
 class Lumen(nn.Module):
     """See the module docstring.  ``width`` channels after the unshuffle, doubling per level;
     ``cue=False`` builds the first release's network, which has no exposure cue; ``refine=0``
-    (the default) builds the networks of stages 1 to 3, which have no full-resolution tail."""
+    builds the networks of stages 1 to 3, which have no full-resolution tail (the registered
+    default, 16, is the shipped stage 4)."""
 
     def __init__(
         self,

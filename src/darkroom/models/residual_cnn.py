@@ -25,7 +25,7 @@ class ResidualBlock(nn.Module):
 
 @register(
     "residual-cnn",
-    tile=768,
+    tile=512,
     overlap=64,
     description="seed 000: conv+ReLU with residual blocks, sigmoid output (MSE)",
     width=64,

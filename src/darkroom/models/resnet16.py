@@ -16,7 +16,7 @@ from .residual_cnn import ResidualBlock
 
 @register(
     "resnet16",
-    tile=768,
+    tile=512,
     overlap=64,
     description="seed 001: 16-layer ResNet/VGG-style restorer (MSE, salt-and-pepper)",
     width=64,

@@ -21,7 +21,7 @@ def _conv(cin: int, cout: int) -> nn.Sequential:
     "skipnet",
     description="seed 002: encoder-decoder CNN with skip connections, sigmoid (MSE, PSNR)",
     multiple=4,
-    tile=1024,
+    tile=512,
     overlap=64,
     width=32,
 )

@@ -16,7 +16,7 @@ from .registry import register
 
 @register(
     "zero-dce",
-    tile=768,
+    tile=512,
     overlap=64,
     description="Zero-DCE curve estimation, trained on unpaired exposures",
     width=32,
