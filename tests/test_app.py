@@ -198,7 +198,8 @@ def test_browser_upload_enhance_compare_and_download(live_server, tmp_path):
         page.fill("#rh", "60")
         page.click("#go")
         page.wait_for_selector("#result:not([hidden])", timeout=60_000)
-        page.wait_for_function("document.getElementById('after').naturalWidth > 0")
+        # both pictures loaded: the comparison takes its height from them (one missing made it flaky)
+        page.wait_for_function("['before', 'after'].every(id => document.getElementById(id).naturalWidth > 0)")
         assert "done" in page.inner_text("#status")
         assert page.is_visible("#compare") and not page.is_visible("#canvas")  # the comparison replaces the upload
         page.fill("#slider", "30")

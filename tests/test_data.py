@@ -146,3 +146,22 @@ def test_corrupt_deflate_stream_is_a_data_error_not_a_crash(tmp_path):
     z.write_bytes(bytes(raw))
     with pytest.raises(dt.DataError, match="c.zip: member 'a.png' cannot be read"):
         dt.read_zip_members(z)
+
+
+def test_zip_member_without_a_name_is_refused(tmp_path):
+    """A corrupt central directory can name a member with zero bytes (zipfile itself then fails
+    with an IndexError); it is refused like any other hostile archive."""
+    import struct
+
+    z = make_zip(tmp_path / "noname.zip", {"a": b"x"})
+    data = bytearray(z.read_bytes())
+    cd = data.index(b"PK\x01\x02")
+    data[cd + 28 : cd + 30] = struct.pack("<H", 0)  # file name length
+    del data[cd + 46]  # the name itself
+    eocd = data.index(b"PK\x05\x06")
+    size = struct.unpack("<I", data[eocd + 12 : eocd + 16])[0]
+    data[eocd + 12 : eocd + 16] = struct.pack("<I", size - 1)
+    z.write_bytes(bytes(data))
+    with pytest.raises(dt.DataError, match="empty name") as e:
+        dt.read_zip_members(z)
+    assert "noname.zip" in str(e.value)

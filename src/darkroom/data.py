@@ -75,6 +75,8 @@ class ZipLimits:
 
 def _check_member(zip_path: str, info: zipfile.ZipInfo, limits: ZipLimits) -> None:
     name = info.filename
+    if not name:  # a corrupt central directory can leave a member without a name
+        raise DataError(f"{zip_path}: a member has an empty name; refused")
     p = PurePosixPath(name.replace("\\", "/"))
     if p.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
         raise DataError(f"{zip_path}: member {name!r} has an absolute path; refused")

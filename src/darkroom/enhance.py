@@ -249,8 +249,8 @@ def enhance(
     """Enhance a photo: float32 RGB ``(H, W, 3)`` in [0, 1] -> the same shape, in [0, 1].
 
     ``model``: a shipped name, a weights path, an :class:`Enhancer` or a torch module.
-    ``tile`` and ``overlap`` default to the model's own (1024 and 192 px for lumen; 768 or
-    1024 and 64 for the full-resolution originals), which keep 12 megapixels within about 2 GB.
+    ``tile`` and ``overlap`` default to the model's own (1024 and 192 px for lumen; 512 and
+    64 for the full-resolution originals), which keep 12 megapixels under 2 GB.
     ``roi=(x, y, w, h)`` enhances only that rectangle (clipped to the image) and blends it in
     with a ``feather``-pixel edge; every pixel outside the rectangle is returned unchanged.
     The input array is never modified.

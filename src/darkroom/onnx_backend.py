@@ -66,7 +66,8 @@ def onnx_session(path: str | os.PathLike):
     The engine feeds tiles of at most ``tile`` px a side, so the arena's high-water mark follows
     the tile size, not the photo's: measured on lumen at 12 megapixels with 1024 px tiles, this
     took 18 s at 1.13 GB where the arena switched off took 32 s at 1.27 GB (buffers allocated
-    and released per node are slower, and without a pattern they are not planned to share)."""
+    and released per node are slower, and without a pattern they are not planned to share).  The
+    arena keeps its largest buffers, so full-resolution models use 512 px tiles to stay under 2 GB."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
