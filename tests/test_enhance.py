@@ -12,6 +12,7 @@ from PIL import Image, ImageCms
 from conftest import smooth_photo
 from darkroom.checkpoint import WEIGHTS_DIR, save_model
 from darkroom.cli import main as cli
+from darkroom.degrade import salt_pepper
 from darkroom.enhance import Enhancer, enhance, enhance_file, load_enhancer, parse_roi
 from darkroom.io import read_image_with_info, write_image
 from darkroom.models import create_model
@@ -170,10 +171,15 @@ def test_onnx_matches_torch(tiny_weights, tmp_path, monkeypatch):
     assert cli(["export", "--model", str(tiny_weights), "-o", str(tmp_path / "tiny.onnx")]) == 0
     x = smooth_photo(100, 140)
     a = enhance(x, load_enhancer(str(tiny_weights)), tile=64, overlap=32)
-    b = enhance(x, load_enhancer(str(tmp_path / "tiny.onnx"), "onnx"), tile=64, overlap=32)
+    onnx_file = load_enhancer(str(tmp_path / "tiny.onnx"), "onnx")
+    b = enhance(x, onnx_file, tile=64, overlap=32)
     assert np.abs(a - b).max() < 1e-4
     c = enhance(x, load_enhancer(str(tiny_weights), "onnx"), tile=64, overlap=32)  # exported on the fly
     assert np.abs(a - c).max() < 1e-4 and any((tmp_path / "cache").iterdir())
+    assert onnx_file.fills_impulses  # the .onnx file carries it: lumen fills impulses with either backend
+    noisy = salt_pepper(x, 0.1, rng=np.random.default_rng(0))
+    a, b = (enhance(noisy, e, tile=64, overlap=32) for e in (load_enhancer(str(tiny_weights)), onnx_file))
+    assert np.abs(a - b).max() < 1e-4
 
 
 def test_auto_backend_runs_onnx_and_falls_back_to_torch(tiny_weights, monkeypatch):

@@ -306,3 +306,16 @@ def test_training_killed_with_sigkill_resumes_from_an_intact_checkpoint(images, 
         progress=False,
     )
     assert resumed.step == step + 3
+
+
+def test_a_model_that_fills_impulses_trains_on_filled_inputs(images, tmp_path):
+    """The engine fills salt-and-pepper impulses before the flagship runs, so its training inputs are filled too."""
+    from darkroom.train import build_datasets
+
+    def extremes(cfg: TrainConfig) -> float:
+        _, val = build_datasets(cfg)
+        return float(np.mean([((x == 0) | (x == 1)).float().mean() for x, _ in val]))
+
+    flagship = tiny(images, tmp_path / "a", "model=lumen", "model_config={width: 8}", "presets=[sp20]")
+    original = tiny(images, tmp_path / "b", "presets=[sp20]")  # residual-cnn learns from raw impulses
+    assert extremes(original) > 0.15 and extremes(flagship) < 0.01

@@ -114,6 +114,10 @@ def fingerprint(name_or_path: str | os.PathLike, extra: bytes = b"") -> str:
     weights = resolve_weights(name_or_path)
     spec = get_spec(read_card(weights.with_suffix(".json"))["arch"])
     source = Path(inspect.getfile(spec.constructor)).read_bytes()
+    if spec.fills_impulses:
+        from . import impulse
+
+        source += Path(inspect.getfile(impulse)).read_bytes()
     return hashlib.sha256(weights.read_bytes() + source + extra).hexdigest()[:16]
 
 

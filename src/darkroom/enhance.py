@@ -6,7 +6,9 @@ pixels of real context on every side, and neighbouring tiles are blended with sh
 ramps inside that context.  Once the context left after the ramp covers the model's receptive
 field, tiled and whole-image results agree to float rounding.  A model that reads the exposure
 cue (:mod:`darkroom.exposure`) gets the one computed from the whole photo (or the whole ROI) with
-every tile.  Memory is bounded by the tile size, not the photo size.
+every tile.  A model that asks for it (the flagship) gets the photo with its salt-and-pepper
+impulses filled in first (:mod:`darkroom.impulse`).  Memory is bounded by the tile size, not the
+photo size.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .impulse import fill_impulses
 
 DEFAULT_MODEL = "lumen"
 BACKENDS = ("auto", "torch", "onnx")
@@ -53,6 +57,8 @@ class Enhancer:
     """Default tile core size: bounds memory (see :class:`~darkroom.models.registry.ModelSpec`)."""
     overlap: int = DEFAULT_OVERLAP
     """Default context per tile side: covers the receptive field."""
+    fills_impulses: bool = False
+    """Whether salt-and-pepper impulses are filled in before the model runs (see :mod:`darkroom.impulse`)."""
 
     def __call__(self, image: np.ndarray, **kwargs: Any) -> np.ndarray:
         return enhance(image, self, **kwargs)
@@ -91,7 +97,14 @@ def load_enhancer(name_or_path: str = DEFAULT_MODEL, backend: str = "auto") -> E
         raise ValueError(f"{name_or_path}: {card['arch']} works on {spec.kind} inputs, not photos")
     uses_cue = bool(getattr(model, "uses_cue", False))
     enh = Enhancer(
-        str(name_or_path), _torch_runner(model), max(1, spec.multiple), card, uses_cue, spec.tile, spec.overlap
+        str(name_or_path),
+        _torch_runner(model),
+        max(1, spec.multiple),
+        card,
+        uses_cue,
+        spec.tile,
+        spec.overlap,
+        spec.fills_impulses,
     )
     if backend == "auto":
         from .onnx_backend import onnx_enhancer
@@ -115,8 +128,9 @@ def _as_enhancer(model: str | os.PathLike | Enhancer | Any, backend: str) -> Enh
         multiple = spec.multiple if spec else 16  # an unregistered module: pad to a safe common grid
         uses_cue = bool(getattr(model, "uses_cue", False))
         tile, overlap = (spec.tile, spec.overlap) if spec else (DEFAULT_TILE, DEFAULT_OVERLAP)
+        fills = bool(spec and spec.fills_impulses)
         return Enhancer(
-            type(model).__name__, _torch_runner(model.eval()), max(1, multiple), {}, uses_cue, tile, overlap
+            type(model).__name__, _torch_runner(model.eval()), max(1, multiple), {}, uses_cue, tile, overlap, fills
         )
     return load_enhancer(str(model), backend)
 
@@ -266,8 +280,9 @@ def enhance(
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"expected an (H, W, 3) image, got shape {image.shape}")
     enh = _as_enhancer(model, backend)
+    prepare = fill_impulses if enh.fills_impulses else (lambda x: x)
     if roi is None:
-        out = run_tiled(enh, image, tile=tile, overlap=overlap, progress=progress)
+        out = run_tiled(enh, prepare(image), tile=tile, overlap=overlap, progress=progress)
         return np.clip(out, 0, 1, out=out)
     h, w = image.shape[:2]
     x, y, rw, rh = roi
@@ -277,8 +292,10 @@ def enhance(
     m, reach = enh.multiple, enh.overlap if overlap is None else overlap
     cy0, cx0 = max(0, (y - reach) // m * m), max(0, (x - reach) // m * m)
     cy1, cx1 = min(h, y1 + reach), min(w, x1 + reach)
-    cue = image_cue(enh, image[y:y1, x:x1])  # the ROI is brightened as a photo of its own
-    context = run_tiled(enh, image[cy0:cy1, cx0:cx1], tile=tile, overlap=overlap, progress=progress, cue=cue)
+    context = prepare(image[cy0:cy1, cx0:cx1])
+    roi_only = context[y - cy0 : y1 - cy0, x - cx0 : x1 - cx0]
+    cue = image_cue(enh, roi_only)  # the ROI is brightened as a photo of its own
+    context = run_tiled(enh, context, tile=tile, overlap=overlap, progress=progress, cue=cue)
     region = np.clip(context[y - cy0 : y1 - cy0, x - cx0 : x1 - cx0], 0, 1)
     mask = _feather_mask(y1 - y, x1 - x, feather)
     out = image.copy()

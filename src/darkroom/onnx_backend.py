@@ -52,7 +52,12 @@ def export_onnx(name_or_path: str | os.PathLike, out: str | os.PathLike, *, opse
     import onnx
 
     proto = onnx.load(str(tmp))
-    for key, value in (("multiple", max(1, spec.multiple)), ("tile", spec.tile), ("overlap", spec.overlap)):
+    for key, value in (
+        ("multiple", max(1, spec.multiple)),
+        ("tile", spec.tile),
+        ("overlap", spec.overlap),
+        ("fills_impulses", int(spec.fills_impulses)),
+    ):
         meta = proto.metadata_props.add()
         meta.key, meta.value = f"darkroom_{key}", str(value)
     os.unlink(tmp)
@@ -113,6 +118,7 @@ def onnx_enhancer(name_or_path: str):
     overlap = int(meta.get("darkroom_overlap", DEFAULT_OVERLAP))
     names = [i.name for i in session.get_inputs()]
     uses_cue = "cue" in names
+    fills_impulses = meta.get("darkroom_fills_impulses") == "1"
 
     def run(x: np.ndarray, cue: np.ndarray | None = None) -> np.ndarray:
         feed = {names[0]: x}
@@ -124,4 +130,4 @@ def onnx_enhancer(name_or_path: str):
             feed["cue"] = np.asarray(cue, np.float32)
         return session.run(None, feed)[0]
 
-    return Enhancer(str(name_or_path), run, multiple, {"onnx": str(path)}, uses_cue, tile, overlap)
+    return Enhancer(str(name_or_path), run, multiple, {"onnx": str(path)}, uses_cue, tile, overlap, fills_impulses)

@@ -29,8 +29,9 @@ import torch.nn.functional as F
 from . import checkpoint as ck
 from . import data as dt
 from . import degrade as dg
+from .impulse import fill_impulses
 from .losses import get_loss
-from .models import create_model, full_config
+from .models import create_model, full_config, get_spec
 
 
 @dataclass
@@ -197,6 +198,9 @@ def build_datasets(cfg: TrainConfig) -> tuple[Any, list[tuple[torch.Tensor, torc
         return train_set, val
     images = dt.load_images(cfg.data, resize=cfg.resize, limit=cfg.limit)
     degrader = dt.make_degrader(None if cfg.data_kind == "unpaired" else cfg.presets, mix=mix_config(cfg))
+    if get_spec(cfg.model).fills_impulses:  # the engine fills impulses before such a model runs: so does training
+        degrade = degrader
+        degrader = lambda x, rng: fill_impulses(degrade(x, rng))  # noqa: E731
     if cfg.val_data:
         val_images = dt.load_images(cfg.val_data, limit=cfg.val_count)
     elif cfg.val_split:

@@ -84,9 +84,13 @@ class GatedBlock(nn.Module):
 
 @register(
     "lumen",
-    description="darkroom flagship: blind low-light + noise restorer, gated U-Net at quarter resolution, full-res tail",
+    description=(
+        "darkroom flagship: blind low-light + noise restorer, gated U-Net at quarter resolution, full-res tail;"
+        " salt-and-pepper impulses are filled in first"
+    ),
     multiple=16,
     tile=1024,
+    fills_impulses=True,
     width=64,
     enc_blocks=[3, 1],
     mid_blocks=6,

@@ -34,6 +34,9 @@ class ModelSpec:
     multiple: int = 1
     tile: int = 2048
     overlap: int = 192
+    fills_impulses: bool = False
+    """Whether the engine fills in salt-and-pepper impulses before the model sees a photo
+    (:func:`darkroom.impulse.fill_impulses`); a photo without evident impulses is passed as is."""
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -47,6 +50,7 @@ def register(
     multiple: int = 1,
     tile: int = ModelSpec.tile,
     overlap: int = ModelSpec.overlap,
+    fills_impulses: bool = False,
     **defaults: Any,
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Class decorator that adds an architecture to the registry under ``name``."""
@@ -54,7 +58,9 @@ def register(
     def wrap(constructor: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} registered twice")
-        _REGISTRY[name] = ModelSpec(name, constructor, dict(defaults), description, kind, multiple, tile, overlap)
+        _REGISTRY[name] = ModelSpec(
+            name, constructor, dict(defaults), description, kind, multiple, tile, overlap, fills_impulses
+        )
         return constructor
 
     return wrap
