@@ -165,3 +165,29 @@ def test_zip_member_without_a_name_is_refused(tmp_path):
     with pytest.raises(dt.DataError, match="empty name") as e:
         dt.read_zip_members(z)
     assert "noname.zip" in str(e.value)
+
+
+def test_dim_scenes_dim_the_target_with_the_input():
+    """A dim but well-exposed photo keeps its dim target: the model must not learn to brighten it."""
+    import functools
+
+    from darkroom.degrade import MixConfig, dim_scene
+
+    rng = np.random.default_rng(0)
+    images = [(rng.random((40, 40, 3)) * 255).astype(np.uint8) for _ in range(3)]
+    plain = dt.SyntheticPairs(images, lambda x, r: x, patch_size=16, seed=1)
+    config = MixConfig(p_dim=0.5, dim_factor=(0.5, 0.8))
+    dim = dt.SyntheticPairs(
+        images, lambda x, r: x, patch_size=16, seed=1, scene=functools.partial(dim_scene, config=config)
+    )
+    ratios = []
+    for i in range(40):
+        (_, t0), (x1, t1) = plain[i], dim[i]
+        assert np.array_equal(x1.numpy(), t1.numpy())  # input and target dimmed alike
+        ratios.append(float(t1.mean() / t0.mean()))
+    ratios = np.array(ratios)
+    assert (
+        10 < np.sum(ratios < 0.99) < 30
+        and np.all(ratios[ratios < 0.99] > 0.49)
+        and np.all(ratios < 0.801 + (ratios > 0.99))
+    )

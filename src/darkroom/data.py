@@ -269,7 +269,8 @@ class SyntheticPairs:
     ``(3, patch, patch)`` in [0, 1] (the input may leave [0, 1] for unclipped noise).
 
     ``length`` is virtual: index ``i`` picks an image, crop, flip, rotation and degradation
-    from ``default_rng([seed, i])``.
+    from ``default_rng([seed, i])``.  ``scene(clean, rng)``, if given, changes the clean patch
+    itself before it is degraded (the target changes with it; see :func:`degrade.dim_scene`).
     """
 
     def __init__(
@@ -281,11 +282,12 @@ class SyntheticPairs:
         seed: int = 0,
         length: int = 10**9,
         augment: bool = True,
+        scene: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
     ) -> None:
         if not images:
             raise DataError("no training images")
         self.images, self.degrader, self.patch, self.seed = list(images), degrader, patch_size, seed
-        self.length, self.augment = length, augment
+        self.length, self.augment, self.scene = length, augment, scene
 
     def __len__(self) -> int:
         return self.length
@@ -298,6 +300,8 @@ class SyntheticPairs:
         if self.augment:
             (clean,) = _augment([clean], rng)
         clean = clean.astype(np.float32) / 255.0
+        if self.scene is not None:
+            clean = self.scene(clean, rng)
         return _chw(self.degrader(clean, rng)), _chw(clean)
 
 

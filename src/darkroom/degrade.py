@@ -273,6 +273,20 @@ class MixConfig:
     sp_density: tuple[float, float] = (0.0, 0.25)
     noise_weights: tuple[float, float, float, float, float] = (0.5, 0.15, 0.1, 0.12, 0.13)
     """Chances of gaussian, poisson, speckle, salt-and-pepper, none."""
+    p_dim: float = 0.0
+    """Chance that the scene itself is dimmer, target and input alike (:func:`dim_scene`): a dim but
+    well-exposed photo, which the model must denoise without brightening."""
+    dim_factor: tuple[float, float] = (0.5, 1.0)
+
+
+def dim_scene(x: np.ndarray, rng: np.random.Generator, config: MixConfig) -> np.ndarray:
+    """The clean image a training pair is made from: ``x`` ``(H, W, C)`` in [0, 1], or, with chance
+    ``config.p_dim``, ``x`` times a factor drawn from ``config.dim_factor``.  Training photos are
+    mostly well lit; without dim targets a model learns that every dim photo was darkened and
+    brightens photos that were meant to be dim."""
+    if config.p_dim <= 0 or rng.random() >= config.p_dim:
+        return x
+    return (x * np.float32(rng.uniform(*config.dim_factor))).astype(np.float32)
 
 
 def random_mix(x: np.ndarray, rng: Rng = None, config: MixConfig = MixConfig()) -> np.ndarray:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -207,7 +208,9 @@ def build_datasets(cfg: TrainConfig) -> tuple[Any, list[tuple[torch.Tensor, torc
         images, val_images = images[: -cfg.val_split], images[-cfg.val_split :][: cfg.val_count]
     else:
         val_images = []
-    train_set = dt.SyntheticPairs(images, degrader, patch_size=cfg.patch_size, seed=cfg.seed)
+    mix = mix_config(cfg)
+    scene = functools.partial(dg.dim_scene, config=mix) if mix.p_dim > 0 and cfg.presets == ["mix"] else None
+    train_set = dt.SyntheticPairs(images, degrader, patch_size=cfg.patch_size, seed=cfg.seed, scene=scene)
     val = []
     for i, img in enumerate(val_images):
         clean = _center(torch.from_numpy(img.astype(np.float32) / 255).permute(2, 0, 1)[None], cfg.val_size)
