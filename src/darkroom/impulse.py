@@ -37,8 +37,16 @@ GATE = 0.005
 STRIP = 256
 """Rows processed at a time, which bounds the extra memory on large photos."""
 
+PROBE = 3_000_000
+"""Photos with more values than this are first probed on every 4th row and column."""
+
 _RING3 = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
 _RING5 = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3) if max(abs(dy), abs(dx)) == 2]
+
+
+def _extreme(x: np.ndarray) -> np.ndarray:
+    """Which values of ``x`` sit on an end of the range (see :data:`EXTREME`)."""
+    return (np.abs(x) <= EXTREME) | (np.abs(x - 1) <= EXTREME)
 
 
 def _nan_median(values: np.ndarray) -> np.ndarray:
@@ -50,35 +58,38 @@ def _nan_median(values: np.ndarray) -> np.ndarray:
     return np.where(n > 0, (lo + hi) / 2, np.float32(np.nan))
 
 
-def _median_and_spread(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Median and median absolute deviation of each row of ``(K, N)``, ignoring NaN."""
-    med = _nan_median(values)
-    return med, _nan_median(np.abs(values - med[:, None]))
-
-
-def _neighbour_stats(
-    x: np.ndarray, extreme: np.ndarray, candidates: np.ndarray
-) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray, np.ndarray]:
-    """For each value of ``x`` marked in ``candidates``: its index; the median and median absolute
-    deviation of the values not marked ``extreme`` in its 3x3 neighbourhood or, where there are
-    none, in its 5x5 one (NaN where that fails too); and whether none of its 8 neighbours shares
-    its extreme (a lone dot, not part of a saturated region or line)."""
-    where = np.nonzero(candidates)
-    ys, xs, cs = where
-    masked = np.where(extreme, np.float32(np.nan), x)
-    padded = np.pad(masked, ((2, 2), (2, 2), (0, 0)), constant_values=np.nan)
+def _fill_strip(x: np.ndarray, extreme: np.ndarray, rows: slice, out: np.ndarray) -> int:
+    """Fill the extreme values of ``x[rows]`` into ``out[rows]`` (``x``: a strip with up to two
+    rows of context above and below; ``out`` shaped like it) with the median of the values not
+    marked ``extreme`` in their 3x3 neighbourhood or, where there are none, their 5x5 one (those
+    with none stay).  Returns how many of them were evident impulses (see the module docstring)."""
+    h, w, c = x.shape
+    masked = np.pad(np.where(extreme, np.float32(np.nan), x), ((2, 2), (2, 2), (0, 0)), constant_values=np.nan)
     side = np.pad(np.where(extreme, np.sign(x - 0.5), 0).astype(np.int8), ((2, 2), (2, 2), (0, 0)))
+    masked, side = masked.ravel(), side.ravel()
+    core = np.zeros_like(extreme)
+    core[rows] = extreme[rows]
+    ys, xs, cs = np.nonzero(core)
+    at = ((ys + 2) * (w + 4) + xs + 2) * c + cs  # flat index into the padded arrays
+    step = lambda dy, dx: (dy * (w + 4) + dx) * c  # noqa: E731
 
-    def ring(offsets: list[tuple[int, int]], idx: np.ndarray | slice, a: np.ndarray = padded) -> np.ndarray:
-        return np.stack([a[ys[idx] + 2 + dy, xs[idx] + 2 + dx, cs[idx]] for dy, dx in offsets], axis=1)
+    def ring(offsets: list[tuple[int, int]], idx: np.ndarray, a: np.ndarray = masked) -> np.ndarray:
+        return np.stack([a[at[idx] + step(dy, dx)] for dy, dx in offsets], axis=1)
 
-    alone = ~np.any(ring(_RING3, slice(None), side) == side[ys + 2, xs + 2, cs][:, None], axis=1)
-    med, spread = _median_and_spread(ring(_RING3, slice(None)))
+    everyone = np.arange(len(at))
+    near = ring(_RING3, everyone)
+    med = _nan_median(near)
     missing = np.flatnonzero(np.isnan(med))
     if missing.size:
-        both = np.concatenate([ring(_RING3, missing), ring(_RING5, missing)], axis=1)
-        med[missing], spread[missing] = _median_and_spread(both)
-    return where, med, spread, alone
+        near_missing = np.concatenate([near[missing], ring(_RING5, missing)], axis=1)
+        med[missing] = _nan_median(near_missing)
+    known = np.flatnonzero(~np.isnan(med))
+    out[ys[known], xs[known], cs[known]] = med[known]
+    jump = np.abs(x[ys, xs, cs] - med)
+    alone = ~np.any(ring(_RING3, everyone, side) == side[at][:, None], axis=1)
+    maybe = np.flatnonzero(alone & (jump > ISOLATED))  # NaN jumps compare False
+    spread = _nan_median(np.abs(near[maybe] - med[maybe, None]))
+    return int(np.count_nonzero(jump[maybe] > OUTLIER * spread))
 
 
 def fill_impulses(image: np.ndarray) -> np.ndarray:
@@ -86,22 +97,18 @@ def fill_impulses(image: np.ndarray) -> np.ndarray:
     object, untouched) when it shows no evident impulse noise (see the module docstring).
 
     ``image``: float32 ``(H, W, C)`` in [0, 1].  Each extreme value is replaced by the median of
-    the non-extreme values around it (3x3, else 5x5); one with none around it stays.
+    the non-extreme values around it (3x3, else 5x5); one with none around it stays.  Works in
+    strips of :data:`STRIP` rows, so the extra memory is one copy of the photo.
     """
     x = np.asarray(image, np.float32)
-    extreme = (np.abs(x) <= EXTREME) | (np.abs(x - 1) <= EXTREME)
-    if extreme.mean() < GATE:  # cheap exit for the ordinary photo
+    probe = x[::4, ::4] if x.size > PROBE else x
+    if _extreme(probe).mean() < GATE / 2:  # cheap exit for the ordinary photo
         return image
     out = x.copy()
     evident = 0
     h = x.shape[0]
     for top in range(0, h, STRIP):
         lo, hi = max(0, top - 2), min(h, top + STRIP + 2)
-        candidates = np.zeros_like(extreme[lo:hi])
-        candidates[top - lo : top - lo + min(STRIP, h - top)] = extreme[top : top + STRIP]
-        (ys, xs, cs), med, spread, alone = _neighbour_stats(x[lo:hi], extreme[lo:hi], candidates)
-        known = ~np.isnan(med)
-        jump = np.abs(x[lo:hi][ys, xs, cs] - med)[known]
-        evident += int(np.count_nonzero(alone[known] & (jump > ISOLATED) & (jump > OUTLIER * spread[known])))
-        out[lo:hi][ys[known], xs[known], cs[known]] = med[known]
+        rows = slice(top - lo, top - lo + min(STRIP, h - top))
+        evident += _fill_strip(x[lo:hi], _extreme(x[lo:hi]), rows, out[lo:hi])
     return out if evident >= GATE * x.size else image
