@@ -63,7 +63,7 @@ def _fill_strip(x: np.ndarray, extreme: np.ndarray, rows: slice, out: np.ndarray
     rows of context above and below; ``out`` shaped like it) with the median of the values not
     marked ``extreme`` in their 3x3 neighbourhood or, where there are none, their 5x5 one (those
     with none stay).  Returns how many of them were evident impulses (see the module docstring)."""
-    h, w, c = x.shape
+    _, w, c = x.shape
     masked = np.pad(np.where(extreme, np.float32(np.nan), x), ((2, 2), (2, 2), (0, 0)), constant_values=np.nan)
     side = np.pad(np.where(extreme, np.sign(x - 0.5), 0).astype(np.int8), ((2, 2), (2, 2), (0, 0)))
     masked, side = masked.ravel(), side.ravel()

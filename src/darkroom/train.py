@@ -198,7 +198,8 @@ def build_datasets(cfg: TrainConfig) -> tuple[Any, list[tuple[torch.Tensor, torc
         ]
         return train_set, val
     images = dt.load_images(cfg.data, resize=cfg.resize, limit=cfg.limit)
-    degrader = dt.make_degrader(None if cfg.data_kind == "unpaired" else cfg.presets, mix=mix_config(cfg))
+    mix = mix_config(cfg)
+    degrader = dt.make_degrader(None if cfg.data_kind == "unpaired" else cfg.presets, mix=mix)
     if get_spec(cfg.model).fills_impulses:  # the engine fills impulses before such a model runs: so does training
         degrade = degrader
         degrader = lambda x, rng: fill_impulses(degrade(x, rng))  # noqa: E731
@@ -208,7 +209,6 @@ def build_datasets(cfg: TrainConfig) -> tuple[Any, list[tuple[torch.Tensor, torc
         images, val_images = images[: -cfg.val_split], images[-cfg.val_split :][: cfg.val_count]
     else:
         val_images = []
-    mix = mix_config(cfg)
     scene = functools.partial(dg.dim_scene, config=mix) if mix.p_dim > 0 and cfg.presets == ["mix"] else None
     train_set = dt.SyntheticPairs(images, degrader, patch_size=cfg.patch_size, seed=cfg.seed, scene=scene)
     val = []
