@@ -83,3 +83,13 @@ def test_the_flagship_fills_impulses():
 
     assert get_spec("lumen").fills_impulses
     assert not get_spec("dncnn").fills_impulses  # the originals run as they were built
+
+
+def test_the_row_median_is_numpys_nanmedian():
+    rng = np.random.default_rng(7)
+    values = rng.random((500, 8)).astype(np.float32)
+    values[rng.random(values.shape) < 0.4] = np.nan
+    values[:5] = np.nan  # rows with no value at all give NaN, as NumPy does (with a warning)
+    with pytest.warns(RuntimeWarning):
+        expected = np.nanmedian(values, axis=1)
+    assert np.allclose(impulse._nan_median(values), expected, equal_nan=True)
