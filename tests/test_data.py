@@ -177,17 +177,13 @@ def test_dim_scenes_dim_the_target_with_the_input():
     images = [(rng.random((40, 40, 3)) * 255).astype(np.uint8) for _ in range(3)]
     plain = dt.SyntheticPairs(images, lambda x, r: x, patch_size=16, seed=1)
     config = MixConfig(p_dim=0.5, dim_factor=(0.5, 0.8))
-    dim = dt.SyntheticPairs(
-        images, lambda x, r: x, patch_size=16, seed=1, scene=functools.partial(dim_scene, config=config)
-    )
+    scene = functools.partial(dim_scene, config=config)
+    dim = dt.SyntheticPairs(images, lambda x, r: x, patch_size=16, seed=1, scene=scene)
     ratios = []
     for i in range(40):
         (_, t0), (x1, t1) = plain[i], dim[i]
         assert np.array_equal(x1.numpy(), t1.numpy())  # input and target dimmed alike
         ratios.append(float(t1.mean() / t0.mean()))
-    ratios = np.array(ratios)
-    assert (
-        10 < np.sum(ratios < 0.99) < 30
-        and np.all(ratios[ratios < 0.99] > 0.49)
-        and np.all(ratios < 0.801 + (ratios > 0.99))
-    )
+    dimmed = np.array([r for r in ratios if r < 0.99])
+    assert 10 < len(dimmed) < 30  # about half the scenes (p_dim 0.5)
+    assert np.all((dimmed > 0.49) & (dimmed < 0.801))  # each by a factor from dim_factor
