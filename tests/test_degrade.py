@@ -124,3 +124,66 @@ def test_compose_chains_steps_with_one_generator(photo):
     run = dg.compose(lambda x, r: dg.darken(x, 0.5), lambda x, r: dg.gaussian(x, 0.1, rng=r))
     assert np.array_equal(run(photo, 3), run(photo, 3))
     assert abs(run(photo, 3).mean() - photo.mean() * 0.5) < 0.01
+
+
+def _lag1_correlation(noise: np.ndarray) -> float:
+    return float(np.corrcoef(noise[:, :-1].ravel(), noise[:, 1:].ravel())[0, 1])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_correlated_gaussian_has_the_asked_std_gains_and_correlations(backend):
+    x = flat(0.5, 256, 256)
+    gain = [1.4, 1.0, 0.8]
+    if backend == "torch":
+        y = dg.correlated_gaussian(
+            torch.from_numpy(x).permute(2, 0, 1)[None], 0.02, blur=1.0, shared=0.5, channel_gain=gain, rng=0
+        )
+        noise = y[0].permute(1, 2, 0).numpy() - x
+    else:
+        noise = dg.correlated_gaussian(x, 0.02, blur=1.0, shared=0.5, channel_gain=gain, rng=0) - x
+    np.testing.assert_allclose(noise.std(axis=(0, 1)), 0.02 * np.array(gain), rtol=0.1)
+    # a Gaussian blur of std 1 px leaves neighbours correlated by exp(-1/4) = 0.78
+    assert abs(_lag1_correlation(noise[..., 1]) - np.exp(-0.25)) < 0.05
+    # half the variance is shared between channels
+    assert abs(np.corrcoef(noise.reshape(-1, 3).T)[0, 2] - 0.5) < 0.06
+
+
+def test_correlated_gaussian_with_no_blur_or_sharing_is_white_and_seeded():
+    x = flat(0.5, 256, 256)
+    noise = dg.correlated_gaussian(x, 0.05, blur=0.05, shared=0.0, rng=3) - x
+    assert abs(_lag1_correlation(noise[..., 0])) < 0.03
+    assert abs(np.corrcoef(noise.reshape(-1, 3).T)[0, 1]) < 0.03
+    assert np.array_equal(dg.correlated_gaussian(x, 0.05, rng=3), dg.correlated_gaussian(x, 0.05, rng=3))
+
+
+@settings(max_examples=30, deadline=None)
+@given(h=st.integers(1, 12), w=st.integers(1, 12), channels=st.sampled_from([0, 1, 3]), clip=st.booleans())
+def test_correlated_gaussian_keeps_shape_on_tiny_images(h, w, channels, clip):
+    x = np.full((h, w, channels) if channels else (h, w), 0.5, np.float32)
+    y = dg.correlated_gaussian(x, 0.1, blur=1.5, clip=clip, rng=0)
+    assert y.shape == x.shape and y.dtype == np.float32 and np.isfinite(y).all()
+    assert not clip or (y.min() >= 0 and y.max() <= 1)
+    t = torch.from_numpy(x if channels else x[None]).movedim(-1, 0) if channels else torch.from_numpy(x)[None]
+    assert dg.correlated_gaussian(t, 0.1, blur=1.5, rng=0).shape == t.shape
+
+
+def test_correlated_gaussian_refuses_a_gain_per_wrong_channel_count():
+    with pytest.raises(ValueError, match="channel_gain has 2 values for 3 channels"):
+        dg.correlated_gaussian(flat(0.5, 8, 8), 0.1, channel_gain=[1, 1])
+
+
+def test_random_mix_draws_camera_like_noise_only_when_asked():
+    x = flat(0.5, 64, 64)
+    white_only = dg.MixConfig(p_clean=0, p_dark=0, p_lowlight=0, noise_weights=(1, 0, 0, 0, 0))
+    camera = dg.MixConfig(p_clean=0, p_dark=0, p_lowlight=0, noise_weights=(1, 0, 0, 0, 0), p_correlated=1.0)
+    white = [_lag1_correlation((dg.random_mix(x, s, white_only) - x)[..., 0]) for s in range(10)]
+    correlated = [_lag1_correlation((dg.random_mix(x, s, camera) - x)[..., 0]) for s in range(10)]
+    assert max(abs(c) for c in white) < 0.1
+    assert np.median(correlated) > 0.3  # blurs of 0.3-1.5 px: the narrowest are nearly white
+    # p_correlated = 0 draws nothing extra: an old recipe's pairs are unchanged
+    assert np.array_equal(
+        dg.random_mix(x, 7, white_only),
+        dg.random_mix(
+            x, 7, dg.MixConfig(p_clean=0, p_dark=0, p_lowlight=0, noise_weights=(1, 0, 0, 0, 0), p_correlated=0.0)
+        ),
+    )

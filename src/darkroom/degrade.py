@@ -139,6 +139,90 @@ def speckle(x: Array, sigma: float, *, rng: Rng = None) -> Array:
     return b.clip(x + x * b.normal() * float(sigma))
 
 
+def _unit_gaussian_kernel(blur: float) -> np.ndarray:
+    """A 1-D Gaussian kernel of std ``blur`` px, scaled so that its squares sum to 1: white noise
+    filtered by it along both axes keeps unit variance."""
+    radius = max(1, int(np.ceil(3 * blur)))
+    t = np.arange(-radius, radius + 1, dtype=np.float64)
+    k = np.exp(-0.5 * (t / max(blur, 1e-6)) ** 2)
+    return (k / np.sqrt((k**2).sum())).astype(np.float32)
+
+
+def _blur_each_channel(b: _Backend, n: Array, kernel: np.ndarray) -> Array:
+    """Filter ``n`` (the backend's image layout) by ``kernel`` along rows and columns, edges repeated."""
+    if b.torch:
+        import torch
+        import torch.nn.functional as F
+
+        shape = n.shape
+        flat = n.reshape(-1, 1, *shape[-2:])
+        k = torch.as_tensor(kernel, dtype=n.dtype, device=n.device)
+        r = len(kernel) // 2
+        flat = F.conv2d(F.pad(flat, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1))
+        flat = F.conv2d(F.pad(flat, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1))
+        return flat.reshape(shape)
+    import cv2
+
+    return cv2.sepFilter2D(n, -1, kernel, kernel, borderType=cv2.BORDER_REPLICATE).reshape(n.shape)
+
+
+def correlated_gaussian(
+    x: Array,
+    sigma: float,
+    *,
+    blur: float = 1.0,
+    shared: float = 0.5,
+    channel_gain: Sequence[float] | None = None,
+    clip: bool = False,
+    rng: Rng = None,
+) -> Array:
+    """Gaussian noise that is correlated across neighbouring pixels and across colour channels,
+    as a camera's demosaicing and colour processing leave its sensor noise (white noise is the
+    idealised case that :func:`gaussian` draws).
+
+    White noise is blurred by a Gaussian of std ``blur`` px (rescaled to keep unit variance), each
+    channel takes a ``shared`` share (0-1, of the variance) of one field common to all channels,
+    and channel ``c`` is scaled to std ``sigma * channel_gain[c]`` (a camera's white balance
+    amplifies red and blue more than green).  Returns ``x + noise``, clipped to [0, 1] if ``clip``.
+    A ``(H, W)`` image has one channel and ignores ``shared``.
+    """
+    x = _check(x)
+    b = _Backend(x, rng)
+    shape = tuple(x.shape)
+    channel_axis = (len(shape) - 3 if b.torch else 2) if len(shape) >= 3 else None
+    kernel = _unit_gaussian_kernel(float(blur))
+    if channel_axis is None:
+        return _finish(b, x + _blur_field(b, b.normal(), kernel) * float(sigma), clip)
+    own = _blur_field(b, b.normal(), kernel)
+    common_shape = list(shape)
+    common_shape[channel_axis] = 1
+    common = _blur_field(b, b.normal(common_shape), kernel)
+    noise = own * float(np.sqrt(1 - shared)) + common * float(np.sqrt(shared))
+    channels = shape[channel_axis]
+    gain = np.ones(channels, np.float32) if channel_gain is None else np.asarray(channel_gain, np.float32)
+    if gain.shape != (channels,):
+        raise ValueError(f"channel_gain has {gain.size} values for {channels} channels")
+    gain_shape = [1] * len(shape)
+    gain_shape[channel_axis] = channels
+    gain = (gain * float(sigma)).reshape(gain_shape)
+    if b.torch:
+        import torch
+
+        gain = torch.as_tensor(gain, dtype=x.dtype, device=x.device)
+    return _finish(b, x + noise * gain, clip)
+
+
+def _blur_field(b: _Backend, n: Array, kernel: np.ndarray) -> Array:
+    """Blur a noise field in the backend's layout: NumPy ``(H, W[, C])``, torch ``(..., H, W)``."""
+    if b.torch or n.ndim == 2:
+        return _blur_each_channel(b, n, kernel)
+    return np.stack([_blur_each_channel(b, n[..., c], kernel) for c in range(n.shape[-1])], axis=-1)
+
+
+def _finish(b: _Backend, y: Array, clip: bool) -> Array:
+    return b.clip(y) if clip else (y if b.torch else y.astype(np.float32))
+
+
 def darken(x: Array, factor: float, *, gamma: float = 1.0) -> Array:
     """Deterministic darkening: ``factor * x ** gamma`` (``factor`` in (0, 1], ``gamma`` >= 1
     crushes the shadows further)."""
@@ -277,6 +361,14 @@ class MixConfig:
     """Chance that the scene itself is dimmer, target and input alike (:func:`dim_scene`): a dim but
     well-exposed photo, which the model must denoise without brightening."""
     dim_factor: tuple[float, float] = (0.5, 1.0)
+    p_correlated: float = 0.0
+    """Chance that Gaussian noise is camera-like, correlated across pixels and channels
+    (:func:`correlated_gaussian`, clipped as a camera's output is) instead of white."""
+    correlated_sigma: tuple[float, float] = (1 / 255, 40 / 255)
+    correlated_blur: tuple[float, float] = (0.3, 1.5)
+    correlated_shared: tuple[float, float] = (0.0, 0.8)
+    correlated_gain: tuple[float, float] = (0.7, 1.4)
+    """Range of each channel's own noise scale (white balance)."""
 
 
 def dim_scene(x: np.ndarray, rng: np.random.Generator, config: MixConfig) -> np.ndarray:
@@ -303,6 +395,8 @@ def random_mix(x: np.ndarray, rng: Rng = None, config: MixConfig = MixConfig()) 
     if g.random() < config.p_dark:
         y = darken(y, g.uniform(*config.dark_factor), gamma=g.uniform(*config.dark_gamma))
     kind = g.choice(5, p=np.asarray(config.noise_weights) / sum(config.noise_weights))
+    if kind == 0 and config.p_correlated > 0 and g.random() < config.p_correlated:
+        return _random_correlated(y, g, config)
     if kind == 0:
         return gaussian(y, g.uniform(*config.gauss_sigma), clip=g.random() < 0.5, rng=g)
     if kind == 1:
@@ -312,3 +406,12 @@ def random_mix(x: np.ndarray, rng: Rng = None, config: MixConfig = MixConfig()) 
     if kind == 3:
         return salt_pepper(y, g.uniform(*config.sp_density), rng=g)
     return np.asarray(y, np.float32).copy()
+
+
+def _random_correlated(y: np.ndarray, g: np.random.Generator, config: MixConfig) -> np.ndarray:
+    """Camera-like noise with parameters drawn from ``config``'s ``correlated_*`` ranges."""
+    sigma = g.uniform(*config.correlated_sigma)
+    blur = g.uniform(*config.correlated_blur)
+    shared = g.uniform(*config.correlated_shared)
+    gain = g.uniform(*config.correlated_gain, size=y.shape[2]) if y.ndim == 3 else None
+    return correlated_gaussian(y, sigma, blur=blur, shared=shared, channel_gain=gain, clip=True, rng=g)
