@@ -187,3 +187,18 @@ def test_random_mix_draws_camera_like_noise_only_when_asked():
             x, 7, dg.MixConfig(p_clean=0, p_dark=0, p_lowlight=0, noise_weights=(1, 0, 0, 0, 0), p_correlated=0.0)
         ),
     )
+
+
+def test_low_key_dim_scenes_darken_mid_tones_and_keep_highlights():
+    ramp = np.linspace(0, 1, 256, dtype=np.float32)[None, :, None].repeat(3, axis=2)
+    config = dg.MixConfig(p_dim=1.0, dim_factor=(1.0, 1.0), dim_gamma=(1.5, 2.0))
+    for seed in range(5):
+        y = dg.dim_scene(ramp, np.random.default_rng(seed), config)
+        assert y[0, -1, 0] == pytest.approx(1.0)  # the highlight stays
+        assert 0.25**2.0 - 1e-6 <= y[0, 128, 0] <= 0.51**1.5  # mid-grey sinks by x ** gamma
+    # the default gamma range (1, 1) draws nothing extra: older recipes make the same pairs
+    plain = dg.MixConfig(p_dim=1.0, dim_factor=(0.5, 0.8))
+    a = dg.dim_scene(ramp, np.random.default_rng(1), plain)
+    b = np.random.default_rng(1)
+    b.random()
+    np.testing.assert_array_equal(a, ramp * np.float32(b.uniform(0.5, 0.8)))

@@ -361,6 +361,10 @@ class MixConfig:
     """Chance that the scene itself is dimmer, target and input alike (:func:`dim_scene`): a dim but
     well-exposed photo, which the model must denoise without brightening."""
     dim_factor: tuple[float, float] = (0.5, 1.0)
+    dim_gamma: tuple[float, float] = (1.0, 1.0)
+    """A dim scene's tone curve ``factor * x ** gamma``: a gamma above 1 makes a low-key photo, dark
+    mid-tones with its highlights kept, which a dim but well-exposed photo usually has (a photo darkened
+    as a whole has none)."""
     p_correlated: float = 0.0
     """Chance that Gaussian noise is camera-like, correlated across pixels and channels
     (:func:`correlated_gaussian`, clipped as a camera's output is) instead of white."""
@@ -373,12 +377,17 @@ class MixConfig:
 
 def dim_scene(x: np.ndarray, rng: np.random.Generator, config: MixConfig) -> np.ndarray:
     """The clean image a training pair is made from: ``x`` ``(H, W, C)`` in [0, 1], or, with chance
-    ``config.p_dim``, ``x`` times a factor drawn from ``config.dim_factor``.  Training photos are
-    mostly well lit; without dim targets a model learns that every dim photo was darkened and
-    brightens photos that were meant to be dim."""
+    ``config.p_dim``, ``factor * x ** gamma`` with ``factor`` drawn from ``config.dim_factor`` and
+    ``gamma`` from ``config.dim_gamma`` (drawn only when that range is not just 1, so older recipes
+    make the same pairs).  Training photos are mostly well lit; without dim targets a model learns
+    that every dim photo was darkened and brightens photos that were meant to be dim."""
     if config.p_dim <= 0 or rng.random() >= config.p_dim:
         return x
-    return (x * np.float32(rng.uniform(*config.dim_factor))).astype(np.float32)
+    factor = np.float32(rng.uniform(*config.dim_factor))
+    if tuple(config.dim_gamma) == (1.0, 1.0):
+        return (x * factor).astype(np.float32)
+    gamma = np.float32(rng.uniform(*config.dim_gamma))
+    return (factor * np.maximum(x, 0) ** gamma).astype(np.float32)
 
 
 def random_mix(x: np.ndarray, rng: Rng = None, config: MixConfig = MixConfig()) -> np.ndarray:
