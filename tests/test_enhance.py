@@ -307,6 +307,45 @@ def test_exposure_cue_is_the_same_for_numpy_and_torch_and_tracks_brightness():
     assert a[1, 0] < a[0, 0] / 5 and a[1, 4] > a[0, 4]  # darker: lower mean, more dark pixels
 
 
+def test_the_full_exposure_cue_adds_the_highlight_level():
+    from darkroom.exposure import exposure_cue
+
+    rng = np.random.default_rng(1)
+    x = rng.random((2, 3, 256, 320), dtype=np.float32) ** 2  # mostly dark, with highlights
+    x[1] = x[0] * 0.4  # the same photo darkened as a whole
+    full, short = exposure_cue(x, 6), exposure_cue(x)
+    assert full.shape == (2, 6)
+    np.testing.assert_array_equal(full[:, :5], short)  # the shipped lumen's five numbers are unchanged
+    np.testing.assert_allclose(full, exposure_cue(torch.from_numpy(x), 6).numpy(), atol=1e-5)
+    assert 0.7 < full[0, 5] < 1.0 and full[1, 5] == pytest.approx(0.4 * full[0, 5], rel=1e-4)
+    with pytest.raises(ValueError, match="5 or 6 numbers, not 4"):
+        exposure_cue(x, 4)
+
+
+def test_a_lumen_reading_the_highlight_level_agrees_across_backends(tmp_path, monkeypatch):
+    monkeypatch.setenv("DARKROOM_CACHE", str(tmp_path / "cache"))
+    torch.manual_seed(1)
+    config = dict(TINY, cue_size=6)
+    model = create_model("lumen", **config)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0, 0.2) if p.dim() > 1 else p.uniform_(-0.1, 0.1)
+    weights = save_model(tmp_path / "six.safetensors", model, "lumen", config)
+    x = smooth_photo(100, 140)
+    with_torch = enhance(x, load_enhancer(str(weights), "torch"), tile=64, overlap=32)
+    with_onnx = enhance(x, load_enhancer(str(weights), "onnx"), tile=64, overlap=32)
+    assert np.abs(with_torch - with_onnx).max() < 1e-4
+    # the sixth number matters to this network: a cue with another highlight level changes the output
+    cue = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)[None]))
+    from darkroom.exposure import exposure_cue
+
+    full = exposure_cue(cue, 6)
+    other = full.clone()
+    other[:, 5] = 0.2
+    with torch.no_grad():
+        assert not torch.allclose(model(cue, full), model(cue, other))
+
+
 def _cue_recorder() -> tuple[Enhancer, list]:
     """An identity enhancer that wants the exposure cue and records every cue it is given."""
     seen = []

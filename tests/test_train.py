@@ -134,6 +134,14 @@ def test_a_grown_network_starts_as_the_one_it_grew_from(tmp_path):
     other = create_model("lumen", width=12, enc_blocks=[1, 1], mid_blocks=1, dec_blocks=[1, 1], unshuffle=2, cue=True)
     with pytest.raises(ck.CheckpointError, match="small.safetensors: cannot start this model"):
         ck.init_from_weights(other, tmp_path / "small.safetensors")
+    # a network that also reads the highlight level starts as the one without it
+    six = create_model(
+        "lumen", width=8, enc_blocks=[1, 1], mid_blocks=1, dec_blocks=[1, 1], unshuffle=2, cue=True, cue_size=6
+    )
+    assert ck.init_from_weights(six, tmp_path / "small.safetensors") == ["cue_mlp.0.weight"]
+    assert six.cue_mlp[0].weight[:, 5].abs().max() == 0
+    with torch.no_grad():
+        assert torch.allclose(six(x), small(x), atol=1e-6)
 
 
 def test_a_run_can_start_from_weights_and_change_the_mix(images, tmp_path):

@@ -150,12 +150,20 @@ def init_from_weights(model: nn.Module, name_or_path: str | os.PathLike) -> list
 
     The model may be larger than the one the weights came from (extra blocks, say): every tensor in
     the file must exist in ``model`` with the same shape, and the model's other tensors keep their
-    fresh initialisation.  Returns the names of those new tensors.
+    fresh initialisation.  Returns the names of those new tensors.  A linear layer may also read
+    more inputs than it did (a longer exposure cue): its weight ``(out, in)`` fills the first ``in``
+    columns and the new columns start at zero, so the new inputs are ignored until training finds
+    them useful; such a weight is returned too.
     """
     weights = resolve_weights(name_or_path)
     state = _read_tensors(weights)
     own = model.state_dict()
     unknown = sorted(k for k in state if k not in own)
+    widened = sorted(k for k in state if k in own and _widens(state[k].shape, own[k].shape))
+    for k in widened:
+        grown = torch.zeros_like(own[k])
+        grown[:, : state[k].shape[1]] = state[k]
+        state[k] = grown
     misfit = sorted(k for k in state if k in own and own[k].shape != state[k].shape)
     if unknown or misfit:
         raise CheckpointError(
@@ -163,7 +171,12 @@ def init_from_weights(model: nn.Module, name_or_path: str | os.PathLike) -> list
             f"tensors of another shape {misfit[:5]}"
         )
     model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=False)
-    return sorted(k for k in own if k not in state)
+    return sorted([k for k in own if k not in state] + widened)
+
+
+def _widens(old: torch.Size, new: torch.Size) -> bool:
+    """Whether a 2-D weight ``old`` ``(out, in)`` grows into ``new`` by more input columns only."""
+    return len(old) == len(new) == 2 and old[0] == new[0] and old[1] < new[1]
 
 
 # ----------------------------------------------------------------------------- training checkpoints

@@ -136,12 +136,13 @@ def _as_enhancer(model: str | os.PathLike | Enhancer | Any, backend: str) -> Enh
 
 
 def image_cue(enh: Enhancer, x: np.ndarray) -> np.ndarray | None:
-    """The exposure cue ``(1, 5)`` of an ``(H, W, 3)`` image, or ``None`` for models without one."""
+    """The full exposure cue ``(1, 6)`` of an ``(H, W, 3)`` image (each model reads as many numbers
+    as it was built for), or ``None`` for models without one."""
     if not enh.uses_cue:
         return None
-    from .exposure import exposure_cue
+    from .exposure import FULL_CUE_SIZE, exposure_cue
 
-    return np.ascontiguousarray(exposure_cue(x.transpose(2, 0, 1)[None]), dtype=np.float32)
+    return np.ascontiguousarray(exposure_cue(x.transpose(2, 0, 1)[None], FULL_CUE_SIZE), dtype=np.float32)
 
 
 def _run_padded(enh: Enhancer, x: np.ndarray, cue: np.ndarray | None) -> np.ndarray:

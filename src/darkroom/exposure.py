@@ -13,16 +13,24 @@ from __future__ import annotations
 from typing import Any
 
 CUE_SIZE = 5
-"""Length of the cue vector."""
+"""Length of the cue vector the shipped lumen reads."""
+FULL_CUE_SIZE = 6
+"""Length of the longest cue: :data:`CUE_SIZE` numbers and the highlight level."""
 CUE_SAMPLES = 1 << 16
 """About this many pixels are read from a large image (a strided grid)."""
+HIGHLIGHT_QUANTILE = 0.99
+"""The highlight level is this quantile of the sampled luminance."""
 
 
-def exposure_cue(x: Any) -> Any:
-    """``(N, 3, H, W)`` in [0, 1] -> ``(N, 5)``: mean luminance, its square root, its standard
-    deviation, and the fractions of pixels brighter than 0.75 and darker than 0.05.
+def exposure_cue(x: Any, size: int = CUE_SIZE) -> Any:
+    """``(N, 3, H, W)`` in [0, 1] -> ``(N, size)``: mean luminance, its square root, its standard
+    deviation, the fractions of pixels brighter than 0.75 and darker than 0.05, and, with ``size``
+    6, the highlight level (the 99th percentile of luminance), which tells a dim photo that keeps
+    its highlights from a photo darkened as a whole.  A model reads the first ``size`` numbers.
 
     Large images are read on a strided grid of about :data:`CUE_SAMPLES` pixels."""
+    if size not in (CUE_SIZE, FULL_CUE_SIZE):
+        raise ValueError(f"an exposure cue has {CUE_SIZE} or {FULL_CUE_SIZE} numbers, not {size}")
     h, w = x.shape[-2:]
     step = max(1, int((h * w / CUE_SAMPLES) ** 0.5))
     x = x[:, :, ::step, ::step]
@@ -37,7 +45,11 @@ def exposure_cue(x: Any) -> Any:
     if hasattr(x, "detach"):
         import torch
 
+        if size == FULL_CUE_SIZE:
+            parts.append(torch.quantile(y.float(), HIGHLIGHT_QUANTILE, dim=1).to(y.dtype))
         return torch.stack(parts, 1).to(x.dtype)
     import numpy as np
 
+    if size == FULL_CUE_SIZE:
+        parts.append(np.quantile(y, HIGHLIGHT_QUANTILE, axis=1).astype(y.dtype))
     return np.stack(parts, 1).astype(x.dtype)

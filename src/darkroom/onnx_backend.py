@@ -2,7 +2,8 @@
 
 The exported graph expects ``(1, 3, H, W)`` with H and W multiples of the model's grid (the
 engine pads before calling it), so no shape-dependent branch is baked into the graph.  Models
-that read the exposure cue get a second input, ``cue`` ``(1, 5)``, computed by the engine.
+that read the exposure cue get a second input, ``cue`` ``(1, 5)`` or ``(1, 6)`` (as the network was
+built), computed by the engine.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ def export_onnx(name_or_path: str | os.PathLike, out: str | os.PathLike, *, opse
     uses_cue = bool(getattr(model, "uses_cue", False))
     inputs, names, axes = (example,), ["image"], {"image": {2: "height", 3: "width"}}
     if uses_cue:
-        from .exposure import exposure_cue
+        from .exposure import CUE_SIZE, exposure_cue
 
-        inputs, names = (example, exposure_cue(example)), ["image", "cue"]
+        inputs, names = (example, exposure_cue(example, getattr(model, "cue_size", CUE_SIZE))), ["image", "cue"]
     out = Path(out)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.part")  # per process: two may export at once
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -118,6 +119,8 @@ def onnx_enhancer(name_or_path: str):
     overlap = int(meta.get("darkroom_overlap", DEFAULT_OVERLAP))
     names = [i.name for i in session.get_inputs()]
     uses_cue = "cue" in names
+    cue_width = session.get_inputs()[names.index("cue")].shape[1] if uses_cue else None
+    cue_size = cue_width if isinstance(cue_width, int) else 5  # 5: files exported before the cue grew
     fills_impulses = meta.get("darkroom_fills_impulses") == "1"
 
     def run(x: np.ndarray, cue: np.ndarray | None = None) -> np.ndarray:
@@ -126,8 +129,8 @@ def onnx_enhancer(name_or_path: str):
             if cue is None:
                 from .exposure import exposure_cue
 
-                cue = exposure_cue(x)
-            feed["cue"] = np.asarray(cue, np.float32)
+                cue = exposure_cue(x, cue_size)
+            feed["cue"] = np.ascontiguousarray(np.asarray(cue, np.float32)[:, :cue_size])
         return session.run(None, feed)[0]
 
     return Enhancer(str(name_or_path), run, multiple, {"onnx": str(path)}, uses_cue, tile, overlap, fills_impulses)

@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..exposure import CUE_SIZE, exposure_cue
+from ..exposure import CUE_SIZE, FULL_CUE_SIZE, exposure_cue
 from .registry import register
 
 
@@ -98,12 +98,15 @@ class GatedBlock(nn.Module):
     unshuffle=4,
     cue=True,
     refine=16,
+    cue_size=5,
 )
 class Lumen(nn.Module):
     """See the module docstring.  ``width`` channels after the unshuffle, doubling per level;
     ``cue=False`` builds the first release's network, which has no exposure cue; ``refine=0``
     builds the networks of stages 1 to 3, which have no full-resolution tail (the registered
-    default, 16, is the shipped stage 4)."""
+    default, 16, is the shipped stage 4); ``cue_size=6`` also reads the highlight level of
+    :func:`darkroom.exposure.exposure_cue` (the shipped weights read 5 numbers).  A longer cue than
+    the network reads is cut to its length."""
 
     def __init__(
         self,
@@ -114,10 +117,14 @@ class Lumen(nn.Module):
         unshuffle: int = 2,
         cue: bool = False,
         refine: int = 0,
+        cue_size: int = CUE_SIZE,
     ) -> None:
         super().__init__()
+        if cue_size not in (CUE_SIZE, FULL_CUE_SIZE):
+            raise ValueError(f"cue_size must be {CUE_SIZE} or {FULL_CUE_SIZE}, not {cue_size}")
         self.unshuffle = unshuffle
         self.uses_cue = cue
+        self.cue_size = cue_size
         self.intro = nn.Conv2d(3 * unshuffle**2, width, 3, padding=1)
         self.encoders = nn.ModuleList()
         self.downs = nn.ModuleList()
@@ -152,7 +159,7 @@ class Lumen(nn.Module):
         if cue:
             # cue -> a scale and a shift for the first and the deepest features; the last layer
             # starts at zero so a fresh network ignores the cue until training finds it useful
-            self.cue_mlp = nn.Sequential(nn.Linear(CUE_SIZE, 64), nn.ReLU(), nn.Linear(64, 2 * sum(self.film_sizes)))
+            self.cue_mlp = nn.Sequential(nn.Linear(cue_size, 64), nn.ReLU(), nn.Linear(64, 2 * sum(self.film_sizes)))
             nn.init.zeros_(self.cue_mlp[2].weight)
             nn.init.zeros_(self.cue_mlp[2].bias)
 
@@ -161,7 +168,7 @@ class Lumen(nn.Module):
         ph, pw = (-h) % self.multiple, (-w) % self.multiple
         films: list[tuple[torch.Tensor, torch.Tensor]] = []
         if self.uses_cue:
-            cue = exposure_cue(x) if cue is None else cue.to(x.dtype)
+            cue = exposure_cue(x, self.cue_size) if cue is None else cue[:, : self.cue_size].to(x.dtype)
             params = self.cue_mlp(cue)[:, :, None, None].split([s for s in self.film_sizes for _ in (0, 1)], 1)
             films = [(params[0], params[1]), (params[2], params[3])]
         inp = F.pad(x, (0, pw, 0, ph), mode="reflect") if ph or pw else x
