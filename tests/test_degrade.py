@@ -167,9 +167,11 @@ def test_correlated_gaussian_keeps_shape_on_tiny_images(h, w, channels, clip):
     assert dg.correlated_gaussian(t, 0.1, blur=1.5, rng=0).shape == t.shape
 
 
-def test_correlated_gaussian_refuses_a_gain_per_wrong_channel_count():
+def test_correlated_gaussian_refuses_impossible_parameters():
     with pytest.raises(ValueError, match="channel_gain has 2 values for 3 channels"):
         dg.correlated_gaussian(flat(0.5, 8, 8), 0.1, channel_gain=[1, 1])
+    with pytest.raises(ValueError, match="0 <= shared <= 1"):
+        dg.correlated_gaussian(flat(0.5, 8, 8), 0.1, shared=1.5)
 
 
 def test_random_mix_draws_camera_like_noise_only_when_asked():

@@ -186,6 +186,10 @@ def correlated_gaussian(
     amplifies red and blue more than green).  Returns ``x + noise``, clipped to [0, 1] if ``clip``.
     A ``(H, W)`` image has one channel and ignores ``shared``.
     """
+    if not 0 <= shared <= 1 or blur < 0 or sigma < 0:
+        raise ValueError(
+            f"correlated_gaussian needs sigma >= 0, blur >= 0 and 0 <= shared <= 1; got {sigma}, {blur}, {shared}"
+        )
     x = _check(x)
     b = _Backend(x, rng)
     shape = tuple(x.shape)
@@ -220,6 +224,7 @@ def _blur_field(b: _Backend, n: Array, kernel: np.ndarray) -> Array:
 
 
 def _finish(b: _Backend, y: Array, clip: bool) -> Array:
+    """``y`` clipped to [0, 1] if ``clip``; NumPy results as float32."""
     return b.clip(y) if clip else (y if b.torch else y.astype(np.float32))
 
 

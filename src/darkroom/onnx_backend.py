@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .exposure import CUE_SIZE, exposure_cue
+
 
 def export_onnx(name_or_path: str | os.PathLike, out: str | os.PathLike, *, opset: int = 17) -> Path:
     """Export a shipped or trained model to ``out`` (written atomically); returns the path."""
@@ -32,8 +34,6 @@ def export_onnx(name_or_path: str | os.PathLike, out: str | os.PathLike, *, opse
     uses_cue = bool(getattr(model, "uses_cue", False))
     inputs, names, axes = (example,), ["image"], {"image": {2: "height", 3: "width"}}
     if uses_cue:
-        from .exposure import CUE_SIZE, exposure_cue
-
         inputs, names = (example, exposure_cue(example, getattr(model, "cue_size", CUE_SIZE))), ["image", "cue"]
     out = Path(out)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.part")  # per process: two may export at once
@@ -120,15 +120,13 @@ def onnx_enhancer(name_or_path: str):
     names = [i.name for i in session.get_inputs()]
     uses_cue = "cue" in names
     cue_width = session.get_inputs()[names.index("cue")].shape[1] if uses_cue else None
-    cue_size = cue_width if isinstance(cue_width, int) else 5  # 5: files exported before the cue grew
+    cue_size = cue_width if isinstance(cue_width, int) else CUE_SIZE  # a symbolic width: the five numbers
     fills_impulses = meta.get("darkroom_fills_impulses") == "1"
 
     def run(x: np.ndarray, cue: np.ndarray | None = None) -> np.ndarray:
         feed = {names[0]: x}
         if uses_cue:
             if cue is None:
-                from .exposure import exposure_cue
-
                 cue = exposure_cue(x, cue_size)
             feed["cue"] = np.ascontiguousarray(np.asarray(cue, np.float32)[:, :cue_size])
         return session.run(None, feed)[0]
