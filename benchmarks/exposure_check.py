@@ -1,0 +1,106 @@
+"""Exposure check: does a model keep dim photos dim and brighten darkened ones?
+
+    python benchmarks/exposure_check.py [--models lumen runs/lumen-v7] [--count 16] [--crop 320]
+
+The flagship's central trade: a photo darkened as a whole and a dim but well-exposed photo can look
+alike.  This check makes four versions of each held-out training photo (by default the last 16 of
+bsds400, which the lumen recipes hold out for validation and never train on), each with a little
+noise, enhances them and scores each against its own reference:
+
+* ``low-key``: ``0.9 x ** 1.8`` (dark mid-tones, highlights kept); the reference is itself, so
+  the model should leave it alone;
+* ``dim-0.6``: ``0.6 x``, an under-exposed photo that is also the reference;
+* ``dark-0.35``: the ``dark-gauss`` preset, reference ``x``;
+* ``dark-0.25-gamma1.5``: ``0.25 x ** 1.5`` plus noise, reference ``x``.
+
+It reports PSNR and the mean brightness shift (output mean minus reference mean; positive is
+brighter), and writes benchmarks/results/exposure/exposure-check.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+OUT = Path(__file__).parent / "results" / "exposure"
+CASES = ("low-key", "dim-0.6", "dark-0.35", "dark-0.25-gamma1.5")
+
+
+def make_case(case: str, x: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(input, reference)`` for one case; ``x`` ``(H, W, 3)`` in [0, 1]."""
+    from darkroom import degrade as dg
+
+    if case == "low-key":
+        ref = (0.9 * x**1.8).astype(np.float32)
+        return dg.gaussian(ref, 5 / 255, clip=True, rng=seed), ref
+    if case == "dim-0.6":
+        ref = (0.6 * x).astype(np.float32)
+        return dg.gaussian(ref, 5 / 255, clip=True, rng=seed), ref
+    if case == "dark-0.35":
+        return dg.apply_preset(x, "dark-gauss", rng=seed), x
+    if case == "dark-0.25-gamma1.5":
+        return dg.gaussian(dg.darken(x, 0.25, gamma=1.5), 10 / 255, clip=True, rng=seed), x
+    raise ValueError(f"unknown case {case!r}")
+
+
+def check(model: str, photos: list[np.ndarray]) -> dict:
+    """Scores of one model: per case, mean PSNR, mean and largest brightness shift."""
+    from darkroom.enhance import enhance, load_enhancer
+    from darkroom.metrics import psnr
+
+    enh = load_enhancer(model, "torch")
+    rows = {}
+    for case in CASES:
+        scores, shifts = [], []
+        for i, x in enumerate(photos):
+            inp, ref = make_case(case, x, i)
+            out = np.clip(enhance(inp, enh), 0, 1)
+            scores.append(psnr(out, ref))
+            shifts.append(float(out.mean() - ref.mean()))
+        rows[case] = {
+            "psnr": round(float(np.mean(scores)), 2),
+            "mean_shift": round(float(np.mean(shifts)), 3),
+            "largest_shift": round(float(np.max(shifts)), 3),
+        }
+    return rows
+
+
+def main() -> None:
+    from darkroom.io import read_image
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--models", nargs="+", default=["lumen"])
+    ap.add_argument("--data", default="../shared/datasets/train/bsds400")
+    ap.add_argument("--count", type=int, default=16, help="the last COUNT photos of --data (held out)")
+    ap.add_argument("--crop", type=int, default=320, help="top-left crop of each photo, in pixels")
+    args = ap.parse_args()
+    files = sorted(p for p in Path(args.data).iterdir() if p.is_file())[-args.count :]
+    photos = [read_image(p)[: args.crop, : args.crop] for p in files]
+    report = {
+        "photos": [p.name for p in files],
+        "crop": args.crop,
+        "models": {m: check(m, photos) for m in args.models},
+    }
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "exposure-check.json").write_text(json.dumps(report, indent=2) + "\n")
+    lines = [
+        f"# Exposure check ({len(files)} held-out photos of {args.data}, {args.crop} px crops)",
+        "",
+        "PSNR in dB / mean brightness shift (largest shift). low-key and dim-0.6 should stay as they are;",
+        "the dark cases should be brightened back to the photo.",
+        "",
+        "| model | " + " | ".join(CASES) + " |",
+        "|---" * (len(CASES) + 1) + "|",
+    ]
+    for m, rows in report["models"].items():
+        cells = [f"{r['psnr']:.2f} / {r['mean_shift']:+.3f} ({r['largest_shift']:+.3f})" for r in rows.values()]
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    (OUT / "exposure-check.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
