@@ -148,21 +148,23 @@ def _unit_gaussian_kernel(blur: float) -> np.ndarray:
     return (k / np.sqrt((k**2).sum())).astype(np.float32)
 
 
-def _blur_each_channel(b: _Backend, n: Array, kernel: np.ndarray) -> Array:
-    """Filter ``n`` (the backend's image layout) by ``kernel`` along rows and columns, edges repeated."""
+def _blur_field(b: _Backend, n: Array, kernel: np.ndarray) -> Array:
+    """Filter each channel of a noise field by ``kernel`` along rows and columns, edges repeated;
+    NumPy ``(H, W[, C])``, torch ``(..., H, W)``."""
     if b.torch:
         import torch
         import torch.nn.functional as F
 
-        shape = n.shape
-        flat = n.reshape(-1, 1, *shape[-2:])
+        flat = n.reshape(-1, 1, *n.shape[-2:])
         k = torch.as_tensor(kernel, dtype=n.dtype, device=n.device)
         r = len(kernel) // 2
         flat = F.conv2d(F.pad(flat, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1))
         flat = F.conv2d(F.pad(flat, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1))
-        return flat.reshape(shape)
+        return flat.reshape(n.shape)
     import cv2
 
+    if n.ndim == 3:
+        return np.stack([_blur_field(b, n[..., c], kernel) for c in range(n.shape[-1])], axis=-1)
     return cv2.sepFilter2D(n, -1, kernel, kernel, borderType=cv2.BORDER_REPLICATE).reshape(n.shape)
 
 
@@ -196,7 +198,8 @@ def correlated_gaussian(
     channel_axis = (len(shape) - 3 if b.torch else 2) if len(shape) >= 3 else None
     kernel = _unit_gaussian_kernel(float(blur))
     if channel_axis is None:
-        return _finish(b, x + _blur_field(b, b.normal(), kernel) * float(sigma), clip)
+        y = x + _blur_field(b, b.normal(), kernel) * float(sigma)
+        return b.clip(y) if clip else y
     own = _blur_field(b, b.normal(), kernel)
     common_shape = list(shape)
     common_shape[channel_axis] = 1
@@ -213,19 +216,8 @@ def correlated_gaussian(
         import torch
 
         gain = torch.as_tensor(gain, dtype=x.dtype, device=x.device)
-    return _finish(b, x + noise * gain, clip)
-
-
-def _blur_field(b: _Backend, n: Array, kernel: np.ndarray) -> Array:
-    """Blur a noise field in the backend's layout: NumPy ``(H, W[, C])``, torch ``(..., H, W)``."""
-    if b.torch or n.ndim == 2:
-        return _blur_each_channel(b, n, kernel)
-    return np.stack([_blur_each_channel(b, n[..., c], kernel) for c in range(n.shape[-1])], axis=-1)
-
-
-def _finish(b: _Backend, y: Array, clip: bool) -> Array:
-    """``y`` clipped to [0, 1] if ``clip``; NumPy results as float32."""
-    return b.clip(y) if clip else (y if b.torch else y.astype(np.float32))
+    y = x + noise * gain
+    return b.clip(y) if clip else y
 
 
 def darken(x: Array, factor: float, *, gamma: float = 1.0) -> Array:
