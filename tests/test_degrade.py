@@ -163,7 +163,7 @@ def test_correlated_gaussian_keeps_shape_on_tiny_images(h, w, channels, clip):
     y = dg.correlated_gaussian(x, 0.1, blur=1.5, clip=clip, rng=0)
     assert y.shape == x.shape and y.dtype == np.float32 and np.isfinite(y).all()
     assert not clip or (y.min() >= 0 and y.max() <= 1)
-    t = torch.from_numpy(x if channels else x[None]).movedim(-1, 0) if channels else torch.from_numpy(x)[None]
+    t = torch.from_numpy(x).movedim(-1, 0) if channels else torch.from_numpy(x)[None]
     assert dg.correlated_gaussian(t, 0.1, blur=1.5, rng=0).shape == t.shape
 
 
@@ -197,7 +197,7 @@ def test_low_key_dim_scenes_darken_mid_tones_and_keep_highlights():
     for seed in range(5):
         y = dg.dim_scene(ramp, np.random.default_rng(seed), config)
         assert y[0, -1, 0] == pytest.approx(1.0)  # the highlight stays
-        assert 0.25**2.0 - 1e-6 <= y[0, 128, 0] <= 0.51**1.5  # mid-grey sinks by x ** gamma
+        assert 0.5**2.0 <= y[0, 128, 0] <= 0.51**1.5  # mid-grey (128/255) sinks to x ** gamma
     # the default gamma range (1, 1) draws nothing extra: older recipes make the same pairs
     plain = dg.MixConfig(p_dim=1.0, dim_factor=(0.5, 0.8))
     a = dg.dim_scene(ramp, np.random.default_rng(1), plain)

@@ -323,6 +323,8 @@ def test_the_full_exposure_cue_adds_the_highlight_level():
 
 
 def test_a_lumen_reading_the_highlight_level_agrees_across_backends(tmp_path, monkeypatch):
+    from darkroom.exposure import exposure_cue
+
     monkeypatch.setenv("DARKROOM_CACHE", str(tmp_path / "cache"))
     torch.manual_seed(1)
     config = dict(TINY, cue_size=6)
@@ -336,14 +338,12 @@ def test_a_lumen_reading_the_highlight_level_agrees_across_backends(tmp_path, mo
     with_onnx = enhance(x, load_enhancer(str(weights), "onnx"), tile=64, overlap=32)
     assert np.abs(with_torch - with_onnx).max() < 1e-4
     # the sixth number matters to this network: a cue with another highlight level changes the output
-    cue = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)[None]))
-    from darkroom.exposure import exposure_cue
-
-    full = exposure_cue(cue, 6)
+    photo = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)[None]))
+    full = exposure_cue(photo, 6)
     other = full.clone()
     other[:, 5] = 0.2
     with torch.no_grad():
-        assert not torch.allclose(model(cue, full), model(cue, other))
+        assert not torch.allclose(model(photo, full), model(photo, other))
 
 
 def _cue_recorder() -> tuple[Enhancer, list]:
