@@ -5,6 +5,7 @@ import zipfile
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from darkroom import data as dt
@@ -187,3 +188,42 @@ def test_dim_scenes_dim_the_target_with_the_input():
     dimmed = np.array([r for r in ratios if r < 0.99])
     assert 10 < len(dimmed) < 30  # about half the scenes (p_dim 0.5)
     assert np.all((dimmed > 0.49) & (dimmed < 0.801))  # each by a factor from dim_factor
+
+
+def _bright_corner_photo(size: int = 64) -> np.ndarray:
+    """A dark photo with one bright corner: most 16 px patches hold no highlight at all."""
+    photo = np.full((size, size, 3), 20, np.uint8)
+    photo[:8, :8] = 250
+    return photo
+
+
+def test_a_patch_gets_its_whole_photos_cue_not_its_own():
+    """The engine gives every tile the cue of the whole photo, so training gives every patch the same."""
+    from darkroom.exposure import exposure_cue
+
+    photo = _bright_corner_photo()
+    halve = lambda x, rng: 0.5 * x  # noqa: E731  (a degradation whose whole-photo result is known)
+    ds = dt.SyntheticPairs([photo], halve, patch_size=16, seed=2, cue_size=6)
+    whole = exposure_cue((0.5 * photo.astype(np.float32) / 255).transpose(2, 0, 1)[None], 6)[0]
+    patch_cues = []
+    for i in range(20):
+        x, y, cue = ds[i]
+        assert cue.shape == (6,) and cue.dtype == torch.float32
+        np.testing.assert_allclose(cue.numpy(), whole, atol=1e-6)
+        np.testing.assert_allclose(x.numpy(), 0.5 * y.numpy(), atol=1e-6)  # the patch is the degraded photo's
+        patch_cues.append(exposure_cue(x.numpy()[None], 6)[0])
+    assert max(abs(c[5] - whole[5]) for c in patch_cues) > 0.3  # a patch's own highlight level can be far off
+    again = dt.SyntheticPairs([photo], halve, patch_size=16, seed=2, cue_size=6)
+    assert all(a.equal(b) for a, b in zip(ds[3], again[3]))
+    with pytest.raises(ValueError, match="cue_size must be 0"):
+        dt.SyntheticPairs([photo], halve, cue_size=4)
+
+
+def test_paired_patches_carry_the_whole_low_photos_cue():
+    from darkroom.exposure import exposure_cue
+
+    low, high = _bright_corner_photo(), np.full((64, 64, 3), 128, np.uint8)
+    x, y, cue = dt.PairedPatches([(low, high)], patch_size=16, seed=0, cue_size=5)[4]
+    assert x.shape == y.shape == (3, 16, 16) and cue.shape == (5,)
+    np.testing.assert_allclose(cue.numpy(), exposure_cue((low / 255.0).transpose(2, 0, 1)[None])[0], atol=1e-6)
+    assert len(dt.PairedPatches([(low, high)], patch_size=16)[4]) == 2  # no cue asked for, none given

@@ -327,3 +327,27 @@ def test_a_model_that_fills_impulses_trains_on_filled_inputs(images, tmp_path):
     flagship = tiny(images, tmp_path / "a", "model=lumen", "model_config={width: 8}", "presets=[sp20]")
     original = tiny(images, tmp_path / "b", "presets=[sp20]")  # residual-cnn learns from raw impulses
     assert extremes(original) > 0.15 and extremes(flagship) < 0.01
+
+
+@pytest.mark.parametrize("photo_cue", [True, False])
+def test_a_cue_model_trains_and_validates_with_its_whole_photos_cue(images, tmp_path, monkeypatch, photo_cue):
+    """The engine gives every tile its photo's exposure cue; with photo_cue, training does the same."""
+    from darkroom.exposure import exposure_cue
+    from darkroom.io import read_image
+    from darkroom.models.lumen import Lumen
+    from darkroom.train import build_datasets
+
+    seen, forward = [], Lumen.forward
+    monkeypatch.setattr(Lumen, "forward", lambda self, x, cue=None: seen.append(cue) or forward(self, x, cue))
+    cfg = tiny(images, tmp_path / "run", "model=lumen", "model_config={width: 8, cue_size: 6}", "presets=[identity]")
+    cfg.photo_cue = photo_cue
+    train(cfg, progress=False)
+    if not photo_cue:  # each patch's own cue, computed inside the model (lumen stages 1-6)
+        assert seen and all(cue is None for cue in seen)
+        return
+    assert {tuple(cue.shape) for cue in seen} == {(4, 6), (1, 6)}  # training batches and held-out photos
+    _, val = build_datasets(cfg, cue_size=6)
+    for (x, _, cue), name in zip(val, ["4.png", "5.png"]):  # the last two photos are held out
+        photo = read_image(images / name).transpose(2, 0, 1)[None]
+        assert x.shape[-1] == 32 < photo.shape[-1]  # a centre crop, with the cue of the whole photo
+        np.testing.assert_allclose(cue.numpy(), exposure_cue(photo, 6), atol=1e-6)

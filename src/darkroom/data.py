@@ -5,8 +5,10 @@ zip bombs refused), paired low/high folders (LOL layout or any two folders match
 stem), and MNIST IDX files (gzipped or raw).
 
 Datasets yield ``(input, target)`` float32 tensors ``(3, P, P)`` in [0, 1] (or ``(784,)`` for
-MNIST).  Sample ``i`` draws all its randomness from ``numpy.random.default_rng([seed, i])``, so
-the same index gives the same pair in any process, in any order, after any resume.
+MNIST); :class:`SyntheticPairs` and :class:`PairedPatches` can add the whole photo's exposure
+cue as a third item.  Sample ``i`` draws all its randomness from
+``numpy.random.default_rng([seed, i])``, so the same index gives the same pair in any process, in
+any order, after any resume.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import cv2
 import numpy as np
 
 from . import degrade as dg
+from .exposure import CUE_SIZE, FULL_CUE_SIZE, exposure_cue
 from .io import READ_SUFFIXES, ImageError, find_images, read_image
 
 Degrader = Callable[[np.ndarray, np.random.Generator], np.ndarray]
@@ -258,6 +261,19 @@ def _crop_box(shape: tuple[int, ...], patch: int, rng: np.random.Generator) -> t
     return int(rng.integers(h - patch + 1)), int(rng.integers(w - patch + 1))
 
 
+def _check_cue_size(cue_size: int) -> None:
+    if cue_size not in (0, CUE_SIZE, FULL_CUE_SIZE):
+        raise ValueError(f"cue_size must be 0 (no cue), {CUE_SIZE} or {FULL_CUE_SIZE}, not {cue_size}")
+
+
+def _photo_cue(photo: np.ndarray, cue_size: int):
+    """The exposure cue of a whole ``(H, W, 3)`` photo in [0, 1], as a float32 tensor ``(cue_size,)``."""
+    import torch
+
+    cue = exposure_cue(np.ascontiguousarray(photo.transpose(2, 0, 1)[None]), cue_size)[0]
+    return torch.from_numpy(cue.astype(np.float32))
+
+
 def _chw(a: np.ndarray):
     import torch
 
@@ -271,6 +287,11 @@ class SyntheticPairs:
     ``length`` is virtual: index ``i`` picks an image, crop, flip, rotation and degradation
     from ``default_rng([seed, i])``.  ``scene(clean, rng)``, if given, changes the clean patch
     itself before it is degraded (the target changes with it; see :func:`degrade.dim_scene`).
+
+    With ``cue_size`` 5 or 6 the whole photo is changed and degraded, its exposure cue
+    (:func:`darkroom.exposure.exposure_cue`) is computed, and only then is the patch cut out: an
+    item is ``(input, target, cue)`` with ``cue`` ``(cue_size,)``, the numbers the engine gives a
+    model for every tile of that photo.  A patch's own cue can say "dark" where its photo says "dim".
     """
 
     def __init__(
@@ -283,11 +304,13 @@ class SyntheticPairs:
         length: int = 10**9,
         augment: bool = True,
         scene: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
+        cue_size: int = 0,
     ) -> None:
         if not images:
             raise DataError("no training images")
+        _check_cue_size(cue_size)
         self.images, self.degrader, self.patch, self.seed = list(images), degrader, patch_size, seed
-        self.length, self.augment, self.scene = length, augment, scene
+        self.length, self.augment, self.scene, self.cue_size = length, augment, scene, cue_size
 
     def __len__(self) -> int:
         return self.length
@@ -296,6 +319,8 @@ class SyntheticPairs:
         rng = np.random.default_rng([self.seed, int(i)])
         img = self.images[int(rng.integers(len(self.images)))]
         y, x = _crop_box(img.shape, self.patch, rng)
+        if self.cue_size:
+            return self._photo_item(img, y, x, rng)
         clean = img[y : y + self.patch, x : x + self.patch]
         if self.augment:
             (clean,) = _augment([clean], rng)
@@ -304,9 +329,22 @@ class SyntheticPairs:
             clean = self.scene(clean, rng)
         return _chw(self.degrader(clean, rng)), _chw(clean)
 
+    def _photo_item(self, img: np.ndarray, y: int, x: int, rng: np.random.Generator):
+        """Change and degrade the whole photo, take its cue, then cut and augment the patch."""
+        clean = img.astype(np.float32) / 255.0
+        if self.scene is not None:
+            clean = self.scene(clean, rng)
+        noisy = self.degrader(clean, rng)
+        crops = [a[y : y + self.patch, x : x + self.patch] for a in (noisy, clean)]
+        if self.augment:
+            crops = _augment(crops, rng)
+        return _chw(crops[0]), _chw(crops[1]), _photo_cue(noisy, self.cue_size)
+
 
 class PairedPatches:
-    """Aligned random patches of ``(low, high)`` uint8 image pairs, as tensors ``(3, P, P)``."""
+    """Aligned random patches of ``(low, high)`` uint8 image pairs, as tensors ``(3, P, P)``;
+    with ``cue_size`` 5 or 6 an item also carries the whole low photo's exposure cue
+    ``(cue_size,)`` (see :class:`SyntheticPairs`)."""
 
     def __init__(
         self,
@@ -315,10 +353,13 @@ class PairedPatches:
         patch_size: int = 96,
         seed: int = 0,
         length: int = 10**9,
+        cue_size: int = 0,
     ) -> None:
         if not pairs:
             raise DataError("no training pairs")
+        _check_cue_size(cue_size)
         self.pairs, self.patch, self.seed, self.length = list(pairs), patch_size, seed, length
+        self.cue_size = cue_size
 
     def __len__(self) -> int:
         return self.length
@@ -328,8 +369,9 @@ class PairedPatches:
         low, high = self.pairs[int(rng.integers(len(self.pairs)))]
         y, x = _crop_box(low.shape, self.patch, rng)
         crops = [a[y : y + self.patch, x : x + self.patch] for a in (low, high)]
-        low, high = _augment(crops, rng)
-        return _chw(low.astype(np.float32) / 255.0), _chw(high.astype(np.float32) / 255.0)
+        low_crop, high_crop = _augment(crops, rng)
+        item = _chw(low_crop.astype(np.float32) / 255.0), _chw(high_crop.astype(np.float32) / 255.0)
+        return (*item, _photo_cue(low.astype(np.float32) / 255.0, self.cue_size)) if self.cue_size else item
 
 
 class FlatDigits:

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from . import checkpoint as ck
 from . import data as dt
 from . import degrade as dg
+from .exposure import CUE_SIZE, exposure_cue
 from .impulse import fill_impulses
 from .losses import get_loss
 from .models import create_model, full_config, get_spec
@@ -68,6 +69,9 @@ class TrainConfig:
     digit_elastic: float = 0.0
     """MNIST only: elastic distortion of this strength, about 34 in Simard et al. (augmentation)."""
     patch_size: int = 96
+    photo_cue: bool = True
+    """For a model that reads the exposure cue: give it the cue of the whole degraded photo, as the
+    engine does, rather than letting it take its patch's own (lumen stages 1-6 trained on that)."""
     batch_size: int = 16
     loss: str = "l1"
     """mse, psnr (per-image), l1, charbonnier, ssim, msssim_l1, zero_reference, or perceptual (L1 + VGG19 features)."""
@@ -167,8 +171,12 @@ def mix_config(cfg: TrainConfig) -> dg.MixConfig:
     return dg.MixConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.mix.items()})
 
 
-def build_datasets(cfg: TrainConfig) -> tuple[Any, list[tuple[torch.Tensor, torch.Tensor]]]:
-    """The training dataset and a fixed validation list of ``(input, target)`` batches of one."""
+def build_datasets(cfg: TrainConfig, cue_size: int = 0) -> tuple[Any, list[tuple[torch.Tensor, ...]]]:
+    """The training dataset and a fixed validation list of ``(input, target)`` batches of one.
+
+    With ``cue_size`` 5 or 6 (and ``cfg.photo_cue``), image and paired items, training and
+    validation alike, carry the whole photo's exposure cue as a third tensor ``(1, cue_size)``."""
+    cue_size = cue_size if cfg.photo_cue else 0
     if cfg.data_kind == "mnist":
         digits = dt.read_idx(cfg.data)
         degrader = dt.make_degrader(cfg.presets)
@@ -191,11 +199,12 @@ def build_datasets(cfg: TrainConfig) -> tuple[Any, list[tuple[torch.Tensor, torc
         if cfg.val_data:
             vlow, _, vhigh = cfg.val_data.partition(":")
             val_pairs = dt.load_pairs(dt.pair_folders(vlow, vhigh or None), resize=cfg.resize)
-        train_set = dt.PairedPatches(pairs[: cfg.limit], patch_size=cfg.patch_size, seed=cfg.seed)
-        val = [
-            tuple(_center(torch.from_numpy(a.astype(np.float32) / 255).permute(2, 0, 1)[None], cfg.val_size) for a in p)
-            for p in val_pairs[: cfg.val_count]
-        ]
+        train_set = dt.PairedPatches(pairs[: cfg.limit], patch_size=cfg.patch_size, seed=cfg.seed, cue_size=cue_size)
+        val = []
+        for pair in val_pairs[: cfg.val_count]:
+            low, high = (torch.from_numpy(a.astype(np.float32) / 255).permute(2, 0, 1)[None] for a in pair)
+            item = (_center(low, cfg.val_size), _center(high, cfg.val_size))
+            val.append((*item, exposure_cue(low, cue_size)) if cue_size else item)
         return train_set, val
     images = dt.load_images(cfg.data, resize=cfg.resize, limit=cfg.limit)
     mix = mix_config(cfg)
@@ -210,13 +219,20 @@ def build_datasets(cfg: TrainConfig) -> tuple[Any, list[tuple[torch.Tensor, torc
     else:
         val_images = []
     scene = functools.partial(dg.dim_scene, config=mix) if mix.p_dim > 0 and cfg.presets == ["mix"] else None
-    train_set = dt.SyntheticPairs(images, degrader, patch_size=cfg.patch_size, seed=cfg.seed, scene=scene)
+    cue_size = 0 if cfg.data_kind == "unpaired" else cue_size
+    train_set = dt.SyntheticPairs(
+        images, degrader, patch_size=cfg.patch_size, seed=cfg.seed, scene=scene, cue_size=cue_size
+    )
     val = []
     for i, img in enumerate(val_images):
-        clean = _center(torch.from_numpy(img.astype(np.float32) / 255).permute(2, 0, 1)[None], cfg.val_size)
         rng = np.random.default_rng([cfg.seed + 20_000, i])
-        noisy = degrader(clean[0].permute(1, 2, 0).numpy(), rng)
-        val.append((torch.from_numpy(np.ascontiguousarray(noisy)).permute(2, 0, 1)[None].float(), clean))
+        clean = torch.from_numpy(img.astype(np.float32) / 255).permute(2, 0, 1)[None]
+        if not cue_size:  # the held-out crop is degraded on its own
+            clean = _center(clean, cfg.val_size)
+        noisy = torch.from_numpy(np.ascontiguousarray(degrader(clean[0].permute(1, 2, 0).numpy(), rng)))
+        noisy = noisy.permute(2, 0, 1)[None].float()
+        item = (_center(noisy, cfg.val_size), _center(clean, cfg.val_size))
+        val.append((*item, exposure_cue(noisy, cue_size)) if cue_size else item)
     return train_set, val
 
 
@@ -235,6 +251,17 @@ def batch_indices(step: int, batch_size: int, rank: int, world: int) -> range:
 
 
 ModelLoss = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def with_cue(model: nn.Module, cue: torch.Tensor | None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``model`` called as ``model(x)``: with the given exposure cue ``(N, k)`` bound, if any."""
+    return model if cue is None else functools.partial(model, cue=cue)
+
+
+def collate(items: list[tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Stack dataset items ``(input, target[, cue])`` into ``(x, y, cue or None)`` batches."""
+    x, y = torch.stack([it[0] for it in items]), torch.stack([it[1] for it in items])
+    return x, y, (torch.stack([it[2] for it in items]) if len(items[0]) > 2 else None)
 
 
 def make_loss(name: str, cfg: TrainConfig | None = None) -> ModelLoss:
@@ -259,13 +286,14 @@ def make_loss(name: str, cfg: TrainConfig | None = None) -> ModelLoss:
 
 @torch.no_grad()
 def validate(model: nn.Module, val: list, loss_fn: ModelLoss, device: torch.device) -> dict[str, float]:
-    """Mean validation loss and PSNR (outputs clipped to [0, 1])."""
+    """Mean validation loss and PSNR (outputs clipped to [0, 1]) over ``(x, y[, cue])`` items."""
     model.eval()
     losses, psnrs = [], []
-    for x, y in val:
+    for x, y, *cue in val:
         x, y = x.to(device), y.to(device)
-        out = model(x).float()
-        losses.append(float(loss_fn(model, x, y)))
+        net = with_cue(model, cue[0].to(device) if cue else None)
+        out = net(x).float()
+        losses.append(float(loss_fn(net, x, y)))
         mse = float(((out.clamp(0, 1) - y) ** 2).mean())
         psnrs.append(10 * math.log10(1 / max(mse, 1e-12)))
     model.train()
@@ -349,7 +377,8 @@ def _train(cfg: TrainConfig, *, progress: bool) -> TrainResult:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
 
-    train_set, val = build_datasets(cfg)
+    cue_size = getattr(model, "cue_size", CUE_SIZE) if getattr(model, "uses_cue", False) else 0
+    train_set, val = build_datasets(cfg, cue_size)
     net: nn.Module = model
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(
@@ -378,13 +407,12 @@ def _train(cfg: TrainConfig, *, progress: bool) -> TrainResult:
     model.train()
     try:
         while step < end and not stop["now"]:
-            items = [train_set[i] for i in batch_indices(step, cfg.batch_size, rank, world)]
-            x = torch.stack([a for a, _ in items]).to(device)
-            y = torch.stack([b for _, b in items]).to(device)
+            x, y, cue = collate([train_set[i] for i in batch_indices(step, cfg.batch_size, rank, world)])
+            x, y = x.to(device), y.to(device)
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(cfg, step)
             with autocast:
-                loss = loss_fn(net, x, y)
+                loss = loss_fn(with_cue(net, None if cue is None else cue.to(device)), x, y)
             if not torch.isfinite(loss):
                 raise NonFiniteLossError(
                     f"loss became {loss.item()} at step {step}; stopped, the last good checkpoint in {out} is kept "
