@@ -310,16 +310,29 @@ def test_exposure_cue_is_the_same_for_numpy_and_torch_and_tracks_brightness():
 def test_the_full_exposure_cue_adds_the_highlight_level():
     from darkroom.exposure import exposure_cue
 
-    rng = np.random.default_rng(1)
-    x = rng.random((2, 3, 256, 320), dtype=np.float32) ** 2  # mostly dark, with highlights
-    x[1] = x[0] * 0.4  # the same photo darkened as a whole
+    photo = smooth_photo(256, 320).transpose(2, 0, 1)
+    x = np.stack([photo, 0.4 * photo])  # a photo, and the same photo darkened as a whole
     full, short = exposure_cue(x, 6), exposure_cue(x)
     assert full.shape == (2, 6)
     np.testing.assert_array_equal(full[:, :5], short)  # the shipped lumen's five numbers are unchanged
     np.testing.assert_allclose(full, exposure_cue(torch.from_numpy(x), 6).numpy(), atol=1e-5)
-    assert 0.7 < full[0, 5] < 1.0 and full[1, 5] == pytest.approx(0.4 * full[0, 5], rel=1e-4)
+    luminance = 0.299 * photo[0] + 0.587 * photo[1] + 0.114 * photo[2]
+    blocks = luminance.reshape(64, 4, 80, 4).mean((1, 3))  # the 99th percentile of 4x4 block means
+    assert full[0, 5] == pytest.approx(np.quantile(blocks, 0.99), abs=1e-5)
+    assert full[1, 5] == pytest.approx(0.4 * full[0, 5], rel=1e-4)
     with pytest.raises(ValueError, match="5 or 6 numbers, not 4"):
         exposure_cue(x, 4)
+
+
+def test_noise_does_not_raise_the_highlight_level():
+    """A darkened, noisy photo must not read as a dim photo that kept its highlights."""
+    from darkroom.exposure import exposure_cue
+
+    dark = 0.4 * smooth_photo(256, 320).transpose(2, 0, 1)[None]
+    noisy = np.clip(dark + np.random.default_rng(0).normal(0, 0.2, dark.shape), 0, 1).astype(np.float32)
+    clean_level, noisy_level = exposure_cue(dark, 6)[0, 5], exposure_cue(noisy, 6)[0, 5]
+    pixel_level = np.quantile(0.299 * noisy[0, 0] + 0.587 * noisy[0, 1] + 0.114 * noisy[0, 2], 0.99)
+    assert noisy_level < clean_level + 0.1 < pixel_level  # single pixels would have read it far brighter
 
 
 def test_a_lumen_reading_the_highlight_level_agrees_across_backends(tmp_path, monkeypatch):

@@ -19,37 +19,67 @@ FULL_CUE_SIZE = 6
 CUE_SAMPLES = 1 << 16
 """About this many pixels are read from a large image (a strided grid)."""
 HIGHLIGHT_QUANTILE = 0.99
-"""The highlight level is this quantile of the sampled luminance."""
+"""The highlight level is this quantile of the luminance averaged over blocks..."""
+HIGHLIGHT_BLOCK = 4
+"""...of this many pixels square, so that noise does not raise it: a photo darkened to 0.4 with
+Gaussian noise of sigma 0.2 has a 99th percentile of about 0.55 pixel by pixel, as high as a dim
+but well-exposed photo's, and about 0.37 over 4x4 blocks."""
 
 
 def exposure_cue(x: Any, size: int = CUE_SIZE) -> Any:
     """``(N, 3, H, W)`` in [0, 1] -> ``(N, size)``: mean luminance, its square root, its standard
     deviation, the fractions of pixels brighter than 0.75 and darker than 0.05, and, with ``size``
-    6, the highlight level (the 99th percentile of luminance), which tells a dim photo that keeps
-    its highlights from a photo darkened as a whole.  A model reads the first ``size`` numbers.
+    6, the highlight level (the 99th percentile of luminance averaged over
+    :data:`HIGHLIGHT_BLOCK`-pixel blocks), which tells a dim photo that keeps its highlights from a
+    photo darkened as a whole, noisy or not.  A model reads the first ``size`` numbers.
 
-    Large images are read on a strided grid of about :data:`CUE_SAMPLES` pixels."""
+    Large images are read on a strided grid of about :data:`CUE_SAMPLES` pixels (or blocks)."""
     if size not in (CUE_SIZE, FULL_CUE_SIZE):
         raise ValueError(f"an exposure cue has {CUE_SIZE} or {FULL_CUE_SIZE} numbers, not {size}")
     h, w = x.shape[-2:]
     step = max(1, int((h * w / CUE_SAMPLES) ** 0.5))
-    x = x[:, :, ::step, ::step]
-    y = 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]
-    y = y.reshape(y.shape[0], -1)
-    y = y * (y > 0) * (y < 1) + (y >= 1)  # clip to [0, 1] with operators both libraries share
+    y = _samples(_luminance(x[:, :, ::step, ::step]))
     mean = y.mean(1)
     spread = ((y - mean[:, None]) ** 2).mean(1) ** 0.5
     bright = ((y > 0.75) * 1.0).mean(1)
     dark = ((y < 0.05) * 1.0).mean(1)
     parts = [mean, mean**0.5, spread, bright, dark]
+    if size == FULL_CUE_SIZE:
+        parts.append(_highlight_level(x))
     if hasattr(x, "detach"):
         import torch
 
-        if size == FULL_CUE_SIZE:
-            parts.append(torch.quantile(y.float(), HIGHLIGHT_QUANTILE, dim=1).to(y.dtype))
         return torch.stack(parts, 1).to(x.dtype)
     import numpy as np
 
-    if size == FULL_CUE_SIZE:
-        parts.append(np.quantile(y, HIGHLIGHT_QUANTILE, axis=1).astype(y.dtype))
     return np.stack(parts, 1).astype(x.dtype)
+
+
+def _luminance(x: Any) -> Any:
+    """``(N, 3, H, W)`` -> ``(N, H, W)``, Rec. 601 weights."""
+    return 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]
+
+
+def _samples(y: Any) -> Any:
+    """``(N, H, W)`` -> ``(N, H * W)`` clipped to [0, 1] with operators both libraries share."""
+    y = y.reshape(y.shape[0], -1)
+    return y * (y > 0) * (y < 1) + (y >= 1)
+
+
+def _highlight_level(x: Any) -> Any:
+    """``(N, 3, H, W)`` -> ``(N,)``: :data:`HIGHLIGHT_QUANTILE` of the luminance averaged over
+    :data:`HIGHLIGHT_BLOCK`-pixel blocks (single pixels for an image smaller than one block)."""
+    h, w = x.shape[-2:]
+    b = HIGHLIGHT_BLOCK if min(h, w) >= HIGHLIGHT_BLOCK else 1
+    hb, wb = h // b, w // b
+    stride = max(1, int((hb * wb / CUE_SAMPLES) ** 0.5)) * b  # in pixels: every so many blocks
+    # each sampled block's mean, summed over its b * b pixels one strided slice at a time (no full-size copy)
+    total = sum(_luminance(x[:, :, i : hb * b : stride, j : wb * b : stride]) for i in range(b) for j in range(b))
+    y = _samples(total / (b * b))
+    if hasattr(y, "detach"):
+        import torch
+
+        return torch.quantile(y.float(), HIGHLIGHT_QUANTILE, dim=1).to(y.dtype)
+    import numpy as np
+
+    return np.quantile(y, HIGHLIGHT_QUANTILE, axis=1).astype(y.dtype)

@@ -250,10 +250,12 @@ def batch_indices(step: int, batch_size: int, rank: int, world: int) -> range:
     return range(start, start + per_rank)
 
 
-ModelLoss = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
+Net = Callable[[torch.Tensor], torch.Tensor]
+"""A model, or a model with its exposure cue bound (:func:`with_cue`): ``(N, 3, H, W)`` -> same."""
+ModelLoss = Callable[[Net, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def with_cue(model: nn.Module, cue: torch.Tensor | None) -> Callable[[torch.Tensor], torch.Tensor]:
+def with_cue(model: nn.Module, cue: torch.Tensor | None) -> Net:
     """``model`` called as ``model(x)``: with the given exposure cue ``(N, k)`` bound, if any."""
     return model if cue is None else functools.partial(model, cue=cue)
 
