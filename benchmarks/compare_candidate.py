@@ -18,7 +18,7 @@ import argparse
 import json
 from pathlib import Path
 
-from darkroom.baselines import BASELINES
+from darkroom.baselines import CLASSICAL
 from darkroom.enhance import DEFAULT_MODEL
 from darkroom.evaluate import Sample, evaluate, paired_samples, reference_samples, reusable_results
 from darkroom.io import atomic_write_bytes
@@ -35,7 +35,6 @@ DEFAULT_ROWS = (
     "cbsd68:dark-sp",
     "realnoise-cc",
 )
-CLASSICAL = set(BASELINES) - {"identity"}
 
 
 def row_samples(row: str, datasets: Path) -> tuple[str, list[Sample], str, str]:

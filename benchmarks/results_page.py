@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from darkroom.baselines import BASELINES
+from darkroom.baselines import CLASSICAL
 from darkroom.enhance import DEFAULT_MODEL
 
 RESULTS = Path(__file__).parent / "results"
@@ -39,9 +39,6 @@ ORIGINAL_CLAIMS = [
     ("paired low-light CNN (seed 002), its own LOL-style split", "lowlight", "27.07 dB"),
     ("LLCNN + MS-SSIM/L1 web app (seed 003), its own split", "lowlight", "29.35 dB / SSIM 0.9298"),
 ]
-
-
-CLASSICAL = set(BASELINES) - {"identity"}
 
 
 def fmt(v, digits=2):

@@ -102,3 +102,5 @@ BASELINES: dict[str, Method] = {
         "gamma+median3": lambda x: median3(gamma(x)),
     }.items()
 }
+CLASSICAL: frozenset[str] = frozenset(BASELINES) - {"identity"}
+"""The classical methods a model is measured against: every baseline but leaving the photo alone."""

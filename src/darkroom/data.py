@@ -359,19 +359,20 @@ class PairedPatches:
             raise DataError("no training pairs")
         _check_cue_size(cue_size)
         self.pairs, self.patch, self.seed, self.length = list(pairs), patch_size, seed, length
-        self.cue_size = cue_size
+        self.cues = [_photo_cue(low.astype(np.float32) / 255.0, cue_size) for low, _ in self.pairs] if cue_size else []
 
     def __len__(self) -> int:
         return self.length
 
     def __getitem__(self, i: int):
         rng = np.random.default_rng([self.seed, int(i)])
-        low, high = self.pairs[int(rng.integers(len(self.pairs)))]
+        k = int(rng.integers(len(self.pairs)))
+        low, high = self.pairs[k]
         y, x = _crop_box(low.shape, self.patch, rng)
         crops = [a[y : y + self.patch, x : x + self.patch] for a in (low, high)]
         low_crop, high_crop = _augment(crops, rng)
         item = _chw(low_crop.astype(np.float32) / 255.0), _chw(high_crop.astype(np.float32) / 255.0)
-        return (*item, _photo_cue(low.astype(np.float32) / 255.0, self.cue_size)) if self.cue_size else item
+        return (*item, self.cues[k]) if self.cues else item
 
 
 class FlatDigits:
