@@ -270,7 +270,7 @@ def _photo_cue(photo: np.ndarray, cue_size: int):
     """The exposure cue of a whole ``(H, W, 3)`` photo in [0, 1], as a float32 tensor ``(cue_size,)``."""
     import torch
 
-    cue = exposure_cue(np.ascontiguousarray(photo.transpose(2, 0, 1)[None]), cue_size)[0]
+    cue = exposure_cue(photo.transpose(2, 0, 1)[None], cue_size)[0]  # a view: the cue only samples it
     return torch.from_numpy(cue.astype(np.float32))
 
 
