@@ -176,7 +176,9 @@ def test_onnx_matches_torch(tiny_weights, tmp_path, monkeypatch):
     assert np.abs(a - b).max() < 1e-4
     c = enhance(x, load_enhancer(str(tiny_weights), "onnx"), tile=64, overlap=32)  # exported on the fly
     assert np.abs(a - c).max() < 1e-4 and any((tmp_path / "cache").iterdir())
-    assert onnx_file.fills_impulses  # the .onnx file carries it: lumen fills impulses with either backend
+    assert (
+        onnx_file.fills_impulses and onnx_file.guards_highlights
+    )  # the .onnx file carries both: lumen's steps run with either backend
     noisy = salt_pepper(x, 0.1, rng=np.random.default_rng(0))
     a, b = (enhance(noisy, e, tile=64, overlap=32) for e in (load_enhancer(str(tiny_weights)), onnx_file))
     assert np.abs(a - b).max() < 1e-4

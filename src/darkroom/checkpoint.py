@@ -106,7 +106,8 @@ def resolve_weights(name_or_path: str | os.PathLike) -> Path:
 
 def fingerprint(name_or_path: str | os.PathLike, extra: bytes = b"") -> str:
     """16 hex digits of a hash of a model's weights, its architecture's source code and ``extra``:
-    what fixes the model's outputs.  Keys the ONNX cache and marks evaluation rows, so neither
+    what fixes the model's outputs (with the sources of the engine steps it asks for: impulse filling,
+    the highlight guard).  Keys the ONNX cache and marks evaluation rows, so neither
     serves stale results after new weights or changed model code."""
     import hashlib
     import inspect
@@ -118,6 +119,10 @@ def fingerprint(name_or_path: str | os.PathLike, extra: bytes = b"") -> str:
         from . import impulse
 
         source += Path(inspect.getfile(impulse)).read_bytes()
+    if spec.guards_highlights:
+        from . import highlights
+
+        source += Path(inspect.getfile(highlights)).read_bytes()
     return hashlib.sha256(weights.read_bytes() + source + extra).hexdigest()[:16]
 
 

@@ -7,7 +7,8 @@ ramps inside that context.  Once the context left after the ramp covers the mode
 field, tiled and whole-image results agree to float rounding.  A model that reads the exposure
 cue (:mod:`darkroom.exposure`) gets the one computed from the whole photo (or the whole ROI) with
 every tile.  A model that asks for it (the flagship) gets the photo with its salt-and-pepper
-impulses filled in first (:mod:`darkroom.impulse`).  Memory is bounded by the tile size, not the
+impulses filled in first (:mod:`darkroom.impulse`), and its output's bright regions held to the
+gain of the photo's bright parts as a whole (:mod:`darkroom.highlights`).  Memory is bounded by the tile size, not the
 photo size.
 """
 
@@ -23,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .highlights import guard_highlights
 from .impulse import fill_impulses
 
 DEFAULT_MODEL = "lumen"
@@ -59,6 +61,8 @@ class Enhancer:
     """Default context per tile side: covers the receptive field."""
     fills_impulses: bool = False
     """Whether salt-and-pepper impulses are filled in before the model runs (see :mod:`darkroom.impulse`)."""
+    guards_highlights: bool = False
+    """Whether bright regions brightened far more than the rest are toned down (see :mod:`darkroom.highlights`)."""
 
     def __call__(self, image: np.ndarray, **kwargs: Any) -> np.ndarray:
         return enhance(image, self, **kwargs)
@@ -105,6 +109,7 @@ def load_enhancer(name_or_path: str = DEFAULT_MODEL, backend: str = "auto") -> E
         spec.tile,
         spec.overlap,
         spec.fills_impulses,
+        spec.guards_highlights,
     )
     if backend == "auto":
         from .onnx_backend import onnx_enhancer
@@ -128,9 +133,17 @@ def _as_enhancer(model: str | os.PathLike | Enhancer | Any, backend: str) -> Enh
         multiple = spec.multiple if spec else 16  # an unregistered module: pad to a safe common grid
         uses_cue = bool(getattr(model, "uses_cue", False))
         tile, overlap = (spec.tile, spec.overlap) if spec else (DEFAULT_TILE, DEFAULT_OVERLAP)
-        fills = bool(spec and spec.fills_impulses)
+        fills, guards = (spec.fills_impulses, spec.guards_highlights) if spec else (False, False)
         return Enhancer(
-            type(model).__name__, _torch_runner(model.eval()), max(1, multiple), {}, uses_cue, tile, overlap, fills
+            type(model).__name__,
+            _torch_runner(model.eval()),
+            max(1, multiple),
+            {},
+            uses_cue,
+            tile,
+            overlap,
+            fills,
+            guards,
         )
     return load_enhancer(str(model), backend)
 
@@ -260,6 +273,7 @@ def enhance(
     overlap: int | None = None,
     backend: str = "auto",
     progress: Callable[[int, int], None] | None = None,
+    guard: bool | None = None,
 ) -> np.ndarray:
     """Enhance a photo: float32 RGB ``(H, W, 3)`` in [0, 1] -> the same shape, in [0, 1].
 
@@ -268,6 +282,8 @@ def enhance(
     64 for the full-resolution originals), which keep 12 megapixels under 2 GB.
     ``roi=(x, y, w, h)`` enhances only that rectangle (clipped to the image) and blends it in
     with a ``feather``-pixel edge; every pixel outside the rectangle is returned unchanged.
+    ``guard`` turns the highlight guard (:mod:`darkroom.highlights`) on or off; by default it is
+    the model's own choice (on for lumen).
     The input array is never modified.
 
     >>> import numpy as np, torch
@@ -282,9 +298,12 @@ def enhance(
         raise ValueError(f"expected an (H, W, 3) image, got shape {image.shape}")
     enh = _as_enhancer(model, backend)
     prepare = fill_impulses if enh.fills_impulses else (lambda x: x)
+    guarded = enh.guards_highlights if guard is None else guard
     if roi is None:
-        out = run_tiled(enh, prepare(image), tile=tile, overlap=overlap, progress=progress)
-        return np.clip(out, 0, 1, out=out)
+        seen = prepare(image)
+        out = run_tiled(enh, seen, tile=tile, overlap=overlap, progress=progress)
+        out = np.clip(out, 0, 1, out=out)
+        return guard_highlights(seen, out)[0] if guarded else out
     h, w = image.shape[:2]
     x, y, rw, rh = roi
     x1, y1 = min(w, x + rw), min(h, y + rh)
@@ -298,6 +317,8 @@ def enhance(
     cue = image_cue(enh, roi_only)  # the ROI is brightened as a photo of its own
     context = run_tiled(enh, context, tile=tile, overlap=overlap, progress=progress, cue=cue)
     region = np.clip(context[y - cy0 : y1 - cy0, x - cx0 : x1 - cx0], 0, 1)
+    if guarded:
+        region = guard_highlights(roi_only, region)[0]
     mask = _feather_mask(y1 - y, x1 - x, feather)
     out = image.copy()
     out[y:y1, x:x1] = region * mask + image[y:y1, x:x1] * (1 - mask)

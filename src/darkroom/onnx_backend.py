@@ -58,6 +58,7 @@ def export_onnx(name_or_path: str | os.PathLike, out: str | os.PathLike, *, opse
         ("tile", spec.tile),
         ("overlap", spec.overlap),
         ("fills_impulses", int(spec.fills_impulses)),
+        ("guards_highlights", int(spec.guards_highlights)),
     ):
         meta = proto.metadata_props.add()
         meta.key, meta.value = f"darkroom_{key}", str(value)
@@ -122,6 +123,7 @@ def onnx_enhancer(name_or_path: str):
     cue_width = session.get_inputs()[names.index("cue")].shape[1] if uses_cue else None
     cue_size = cue_width if isinstance(cue_width, int) else CUE_SIZE  # a symbolic width: the five numbers
     fills_impulses = meta.get("darkroom_fills_impulses") == "1"
+    guards = meta.get("darkroom_guards_highlights") == "1"
 
     def run(x: np.ndarray, cue: np.ndarray | None = None) -> np.ndarray:
         feed = {names[0]: x}
@@ -131,4 +133,5 @@ def onnx_enhancer(name_or_path: str):
             feed["cue"] = np.ascontiguousarray(np.asarray(cue, np.float32)[:, :cue_size])
         return session.run(None, feed)[0]
 
-    return Enhancer(str(name_or_path), run, multiple, {"onnx": str(path)}, uses_cue, tile, overlap, fills_impulses)
+    card = {"onnx": str(path)}
+    return Enhancer(str(name_or_path), run, multiple, card, uses_cue, tile, overlap, fills_impulses, guards)

@@ -91,6 +91,7 @@ class GatedBlock(nn.Module):
     multiple=16,
     tile=1024,
     fills_impulses=True,
+    guards_highlights=True,
     width=64,
     enc_blocks=[3, 1],
     mid_blocks=6,

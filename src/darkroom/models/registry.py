@@ -37,6 +37,9 @@ class ModelSpec:
     fills_impulses: bool = False
     """Whether the engine fills in salt-and-pepper impulses before the model sees a photo
     (:func:`darkroom.impulse.fill_impulses`); a photo without evident impulses is passed as is."""
+    guards_highlights: bool = False
+    """Whether the engine tones down bright regions brightened far more than the photo's other
+    bright parts (:func:`darkroom.highlights.guard_highlights`)."""
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -51,6 +54,7 @@ def register(
     tile: int = ModelSpec.tile,
     overlap: int = ModelSpec.overlap,
     fills_impulses: bool = False,
+    guards_highlights: bool = False,
     **defaults: Any,
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Class decorator that adds an architecture to the registry under ``name``."""
@@ -59,7 +63,16 @@ def register(
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} registered twice")
         _REGISTRY[name] = ModelSpec(
-            name, constructor, dict(defaults), description, kind, multiple, tile, overlap, fills_impulses
+            name,
+            constructor,
+            dict(defaults),
+            description,
+            kind,
+            multiple,
+            tile,
+            overlap,
+            fills_impulses,
+            guards_highlights,
         )
         return constructor
 
