@@ -64,6 +64,16 @@ def test_not_a_zip_is_a_clear_error(tmp_path):
         dt.read_zip_members(p)
 
 
+def test_zip_of_an_unsupported_version_is_a_clear_error(tmp_path):
+    z = make_zip(tmp_path / "future.zip", {"a.png": png_bytes(0)})
+    data = bytearray(z.read_bytes())
+    central = data.index(b"PK\x01\x02")  # the central directory entry; its "version needed" follows at +6
+    data[central + 6] = 64  # version 6.4, which zipfile refuses with NotImplementedError
+    z.write_bytes(bytes(data))
+    with pytest.raises(dt.DataError, match="future.zip: not a readable ZIP.*version 6.4"):
+        dt.read_zip_members(z)
+
+
 def test_lol_layout_and_unmatched_files(tmp_path):
     for sub in ("low", "high"):
         (tmp_path / "our485" / sub).mkdir(parents=True)

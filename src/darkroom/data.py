@@ -107,7 +107,7 @@ def read_zip_members(zip_path: str | os.PathLike, *, limits: ZipLimits = ZipLimi
     zip_path = str(zip_path)
     try:
         zf = zipfile.ZipFile(zip_path)
-    except (OSError, zipfile.BadZipFile, ValueError, EOFError) as e:
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError, NotImplementedError) as e:
         raise DataError(f"{zip_path}: not a readable ZIP file ({e})") from None
     with zf:
         infos = zf.infolist()
