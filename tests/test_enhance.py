@@ -166,6 +166,17 @@ def test_batch_killed_midway_resumes_with_every_output_once_and_no_partial_file(
     assert all(p.stat().st_mtime_ns == t for p, t in done_first.items())  # not redone
 
 
+def test_cli_no_guard_turns_the_highlight_guard_off(tiny_weights, tmp_path, monkeypatch):
+    import darkroom.enhance as engine
+
+    calls = []
+    monkeypatch.setattr(engine, "guard_highlights", lambda before, after: calls.append(1) or (after, 0))
+    write_image(tmp_path / "in" / "a.png", smooth_photo(40, 48))
+    base = ["enhance", str(tmp_path / "in"), "--model", str(tiny_weights), "--backend", "torch", "-q"]
+    assert cli([*base, "-o", str(tmp_path / "guarded")]) == 0 and len(calls) == 1  # lumen's default: on
+    assert cli([*base, "-o", str(tmp_path / "raw"), "--no-guard"]) == 0 and len(calls) == 1
+
+
 def test_onnx_matches_torch(tiny_weights, tmp_path, monkeypatch):
     monkeypatch.setenv("DARKROOM_CACHE", str(tmp_path / "cache"))
     assert cli(["export", "--model", str(tiny_weights), "-o", str(tmp_path / "tiny.onnx")]) == 0

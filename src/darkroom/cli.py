@@ -41,7 +41,14 @@ def _cmd_enhance(a: argparse.Namespace) -> int:
         a.inputs,
         a.output,
         lambda src, dst: enhance_file(
-            src, dst, enhancer, roi=roi, tile=a.tile, overlap=a.overlap, max_pixels=a.max_pixels
+            src,
+            dst,
+            enhancer,
+            roi=roi,
+            tile=a.tile,
+            overlap=a.overlap,
+            max_pixels=a.max_pixels,
+            guard=False if a.no_guard else None,
         ),
         fmt=a.format,
         force=a.force,
@@ -151,6 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--backend", choices=BACKENDS, default="auto", help="auto: ONNX if it works")
     s.add_argument("--format", choices=["png", "jpg", "tiff"], help="output format (default: the input's)")
     s.add_argument("--force", action="store_true", help="redo outputs that already exist")
+    s.add_argument(
+        "--no-guard",
+        action="store_true",
+        help="keep bright regions as the model made them (the flagship's highlight guard is on by default)",
+    )
     s.add_argument("--max-pixels", type=int, default=None, help="refuse larger images (default 100 MP)")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=_cmd_enhance)
