@@ -8,8 +8,8 @@ field, tiled and whole-image results agree to float rounding.  A model that read
 cue (:mod:`darkroom.exposure`) gets the one computed from the whole photo (or the whole ROI) with
 every tile.  A model that asks for it (the flagship) gets the photo with its salt-and-pepper
 impulses filled in first (:mod:`darkroom.impulse`), and its output's bright regions held to the
-gain of the photo's bright parts as a whole (:mod:`darkroom.highlights`).  Memory is bounded by the tile size, not the
-photo size.
+gain of the photo's bright parts as a whole (:mod:`darkroom.highlights`).  Memory is bounded by
+the tile size, not the photo size.
 """
 
 from __future__ import annotations
