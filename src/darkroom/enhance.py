@@ -105,11 +105,11 @@ def load_enhancer(name_or_path: str = DEFAULT_MODEL, backend: str = "auto") -> E
         _torch_runner(model),
         max(1, spec.multiple),
         card,
-        uses_cue,
-        spec.tile,
-        spec.overlap,
-        spec.fills_impulses,
-        spec.guards_highlights,
+        uses_cue=uses_cue,
+        tile=spec.tile,
+        overlap=spec.overlap,
+        fills_impulses=spec.fills_impulses,
+        guards_highlights=spec.guards_highlights,
     )
     if backend == "auto":
         from .onnx_backend import onnx_enhancer
@@ -139,11 +139,11 @@ def _as_enhancer(model: str | os.PathLike | Enhancer | Any, backend: str) -> Enh
             _torch_runner(model.eval()),
             max(1, multiple),
             {},
-            uses_cue,
-            tile,
-            overlap,
-            fills,
-            guards,
+            uses_cue=uses_cue,
+            tile=tile,
+            overlap=overlap,
+            fills_impulses=fills,
+            guards_highlights=guards,
         )
     return load_enhancer(str(model), backend)
 

@@ -133,5 +133,14 @@ def onnx_enhancer(name_or_path: str):
             feed["cue"] = np.ascontiguousarray(np.asarray(cue, np.float32)[:, :cue_size])
         return session.run(None, feed)[0]
 
-    card = {"onnx": str(path)}
-    return Enhancer(str(name_or_path), run, multiple, card, uses_cue, tile, overlap, fills_impulses, guards)
+    return Enhancer(
+        str(name_or_path),
+        run,
+        multiple,
+        {"onnx": str(path)},
+        uses_cue=uses_cue,
+        tile=tile,
+        overlap=overlap,
+        fills_impulses=fills_impulses,
+        guards_highlights=guards,
+    )
