@@ -204,3 +204,22 @@ def test_low_key_dim_scenes_darken_mid_tones_and_keep_highlights():
     b = np.random.default_rng(1)
     b.random()
     np.testing.assert_array_equal(a, ramp * np.float32(b.uniform(0.5, 0.8)))
+
+
+def test_dim_scenes_can_be_kept_above_a_highlight_level():
+    from darkroom.exposure import highlight_level
+
+    photo = np.linspace(0, 0.8, 64, dtype=np.float32)[None, :, None].repeat(64, 0).repeat(3, 2)  # highlights 0.79
+    config = dg.MixConfig(p_dim=1.0, dim_factor=(0.3, 0.5), dim_gamma=(1.5, 2.0), dim_min_highlight=0.5)
+    free = dg.MixConfig(p_dim=1.0, dim_factor=(0.3, 0.5), dim_gamma=(1.5, 2.0))
+    for seed in range(5):
+        held = dg.dim_scene(photo, np.random.default_rng(seed), config)
+        assert highlight_level(held) == pytest.approx(0.5, abs=1e-3)  # raised to the floor, no further
+        loose = dg.dim_scene(photo, np.random.default_rng(seed), free)
+        assert highlight_level(loose) < 0.45  # the same draw without the floor sinks below it
+        np.testing.assert_allclose(held / held.max(), loose / loose.max(), atol=1e-5)  # same curve, new factor
+    # the factor is never raised above 1: a photo too dark for the floor keeps its tone curve only
+    dark = photo * np.float32(0.5)
+    y = dg.dim_scene(dark, np.random.default_rng(1), config)
+    assert highlight_level(y) < 0.5
+    assert y.max() <= dark.max() + 1e-6

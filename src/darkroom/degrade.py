@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from .exposure import highlight_level
+
 Array = Any  # numpy.ndarray or torch.Tensor
 Rng = Any  # int, numpy.random.Generator or torch.Generator
 
@@ -362,6 +364,12 @@ class MixConfig:
     """A dim scene's tone curve ``factor * x ** gamma``: a gamma above 1 makes a low-key photo, dark
     mid-tones with its highlights kept, which a dim but well-exposed photo usually has (a photo darkened
     as a whole has none)."""
+    dim_min_highlight: float = 0.0
+    """The lowest highlight level (:func:`darkroom.exposure.highlight_level`) a dim scene may have: where
+    the drawn tone curve goes below it, its factor is raised to meet it (never above 1).  Darkened photos
+    (``dark_factor`` at most 0.4, say) have highlight levels below 0.4, so dim scenes held at 0.5 or more
+    never look like them; without this a low-key curve such as ``0.5 * x ** 1.8`` takes a photo's
+    highlights of 0.8 down to 0.33 and teaches the model to leave darkened photos dark.  0 turns it off."""
     p_correlated: float = 0.0
     """Chance that Gaussian noise is camera-like, correlated across pixels and channels
     (:func:`correlated_gaussian`, clipped as a camera's output is) instead of white."""
@@ -382,9 +390,14 @@ def dim_scene(x: np.ndarray, rng: np.random.Generator, config: MixConfig) -> np.
         return x
     factor = np.float32(rng.uniform(*config.dim_factor))
     if tuple(config.dim_gamma) == (1.0, 1.0):
-        return (x * factor).astype(np.float32)
-    gamma = np.float32(rng.uniform(*config.dim_gamma))
-    return (factor * np.maximum(x, 0) ** gamma).astype(np.float32)
+        curve = np.asarray(x, np.float32)
+    else:
+        curve = np.maximum(x, 0) ** np.float32(rng.uniform(*config.dim_gamma))
+    if config.dim_min_highlight > 0:
+        level = factor * highlight_level(curve)
+        if level < config.dim_min_highlight:
+            factor = np.float32(min(1.0, factor * config.dim_min_highlight / max(level, 1e-6)))
+    return (factor * curve).astype(np.float32)
 
 
 def random_mix(x: np.ndarray, rng: Rng = None, config: MixConfig = MixConfig()) -> np.ndarray:

@@ -16,6 +16,8 @@ CUE_SIZE = 5
 """Length of the cue vector the shipped lumen reads."""
 FULL_CUE_SIZE = 6
 """Length of the longest cue: :data:`CUE_SIZE` numbers and the highlight level."""
+REC601 = (0.299, 0.587, 0.114)
+"""Luminance weights of R, G and B (ITU-R BT.601), used wherever darkroom measures brightness."""
 CUE_SAMPLES = 1 << 16
 """About this many pixels are read from a large image (a strided grid)."""
 HIGHLIGHT_QUANTILE = 0.99
@@ -55,9 +57,15 @@ def exposure_cue(x: Any, size: int = CUE_SIZE) -> Any:
     return np.stack(parts, 1).astype(x.dtype)
 
 
+def highlight_level(image: Any) -> float:
+    """The highlight level of one photo ``(H, W, 3)`` in [0, 1], as the cue's sixth number reads it."""
+    return float(_highlight_level(image.transpose(2, 0, 1)[None])[0])
+
+
 def _luminance(x: Any) -> Any:
     """``(N, 3, H, W)`` -> ``(N, H, W)``, Rec. 601 weights."""
-    return 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]
+    r, g, b = REC601
+    return r * x[:, 0] + g * x[:, 1] + b * x[:, 2]
 
 
 def _samples(y: Any) -> Any:
