@@ -205,3 +205,19 @@ def test_weights_saved_as_float16_load_back_as_float32_within_rounding(tmp_path)
     for (name, a), b in zip(model.state_dict().items(), loaded.state_dict().values()):
         assert b.dtype == torch.float32, name
         torch.testing.assert_close(b, a, rtol=1e-3, atol=1e-4)
+
+
+def test_fingerprint_covers_every_module_that_fixes_lumens_outputs(monkeypatch):
+    """Stored results and the ONNX cache are keyed by the fingerprint: editing the exposure cue, the
+    highlight guard or impulse filling must change it, and editing an unrelated module must not."""
+    from pathlib import Path
+
+    from darkroom import checkpoint, exposure, highlights, impulse, metrics
+
+    base = checkpoint.fingerprint("lumen")
+    real = Path.read_bytes
+    for module, changes in [(exposure, True), (highlights, True), (impulse, True), (metrics, False)]:
+        edited = Path(module.__file__)
+        monkeypatch.setattr(Path, "read_bytes", lambda p, e=edited: real(p) + (b"#" if p == e else b""))
+        assert (checkpoint.fingerprint("lumen") != base) is changes, module.__name__
+    assert get_spec("lumen").helpers == ("darkroom.exposure",)

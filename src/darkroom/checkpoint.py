@@ -106,15 +106,18 @@ def resolve_weights(name_or_path: str | os.PathLike) -> Path:
 
 def fingerprint(name_or_path: str | os.PathLike, extra: bytes = b"") -> str:
     """16 hex digits of a hash of a model's weights, its architecture's source code and ``extra``:
-    what fixes the model's outputs (with the sources of the engine steps it asks for: impulse filling,
-    the highlight guard).  Keys the ONNX cache and marks evaluation rows, so neither
-    serves stale results after new weights or changed model code."""
+    what fixes the model's outputs (with the sources of its helper modules and of the engine steps
+    it asks for: impulse filling, the highlight guard).  Keys the ONNX cache and marks evaluation
+    rows, so neither serves stale results after new weights or changed model code."""
     import hashlib
+    import importlib
     import inspect
 
     weights = resolve_weights(name_or_path)
     spec = get_spec(read_card(weights.with_suffix(".json"))["arch"])
     source = Path(inspect.getfile(spec.constructor)).read_bytes()
+    for helper in spec.helpers:
+        source += Path(inspect.getfile(importlib.import_module(helper))).read_bytes()
     if spec.fills_impulses:
         from . import impulse
 

@@ -22,6 +22,8 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 from scipy.special import gamma as gamma_fn
 
+from .exposure import REC601
+
 PRISTINE = Path(__file__).parent / "assets" / "niqe_pristine.json"
 PATCH = 96
 _ALPHAS = np.arange(0.2, 10.0, 0.001)
@@ -32,7 +34,7 @@ def _luminance(image: np.ndarray) -> np.ndarray:
     """``(H, W, 3)`` or ``(H, W)`` in [0, 1] -> float64 luminance on the 0-255 scale."""
     x = np.clip(np.asarray(image, np.float64), 0, 1) * 255
     if x.ndim == 3:
-        x = x[..., 0] if x.shape[2] == 1 else x @ np.array([0.299, 0.587, 0.114])
+        x = x[..., 0] if x.shape[2] == 1 else x @ np.array(REC601)
     return x
 
 

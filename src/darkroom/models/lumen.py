@@ -92,6 +92,7 @@ class GatedBlock(nn.Module):
     tile=1024,
     fills_impulses=True,
     guards_highlights=True,
+    helpers=("darkroom.exposure",),
     width=64,
     enc_blocks=[3, 1],
     mid_blocks=6,

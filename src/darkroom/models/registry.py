@@ -40,6 +40,9 @@ class ModelSpec:
     guards_highlights: bool = False
     """Whether the engine tones down bright regions brightened far more than the photo's other
     bright parts (:func:`darkroom.highlights.guard_highlights`)."""
+    helpers: tuple[str, ...] = ()
+    """Other darkroom modules whose code fixes the model's outputs (lumen's exposure cue, say):
+    :func:`darkroom.checkpoint.fingerprint` hashes them with the constructor's module."""
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -55,6 +58,7 @@ def register(
     overlap: int = ModelSpec.overlap,
     fills_impulses: bool = False,
     guards_highlights: bool = False,
+    helpers: tuple[str, ...] = (),
     **defaults: Any,
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Class decorator that adds an architecture to the registry under ``name``."""
@@ -66,13 +70,14 @@ def register(
             name,
             constructor,
             dict(defaults),
-            description,
-            kind,
-            multiple,
-            tile,
-            overlap,
-            fills_impulses,
-            guards_highlights,
+            description=description,
+            kind=kind,
+            multiple=multiple,
+            tile=tile,
+            overlap=overlap,
+            fills_impulses=fills_impulses,
+            guards_highlights=guards_highlights,
+            helpers=tuple(helpers),
         )
         return constructor
 
