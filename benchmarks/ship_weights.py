@@ -14,8 +14,6 @@ import argparse
 import csv
 import dataclasses
 import json
-import os
-import platform
 from pathlib import Path
 
 import torch
@@ -23,6 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from darkroom.checkpoint import WEIGHTS_DIR, load_model, read_card, save_model
 from darkroom.evaluate import SCORE_KEYS
+from darkroom.machine import cpu_description
 from darkroom.models import get_spec
 from darkroom.train import TrainConfig, mix_config
 
@@ -108,7 +107,7 @@ def main() -> None:
             },
             "steps": int(rows[-1]["step"]) if rows else 0,
             "wall_time_hours": round(wall_seconds(log) / 3600, 2),
-            "hardware": f"{os.cpu_count()}-core {platform.machine()} CPU, torch {torch.__version__}",
+            "hardware": f"{cpu_description()}, torch {torch.__version__}",
             "validation": {
                 "held_out": "last images of the training source (val_split) or the held-out digits",
                 "final_val_psnr": round(float(val[-1]["val_psnr"]), 3) if val else None,

@@ -4,7 +4,8 @@
 
 Each measurement runs in a fresh process (so peak RSS is that run's own) on a random photo of the
 given size, with the engine's default tiling.  Writes benchmarks/results/speed.json and speed.md;
-with ``--merge`` the rows already there for other models, backends and sizes are kept.
+with ``--merge`` the rows already there for other models, backends and sizes are kept.  Each row
+names the CPU it was measured on (machines differ between sessions, and so do the seconds).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ print(json.dumps({"model": name, "backend": backend, "megapixels": round(h * w /
 
 def main() -> None:
     from darkroom.checkpoint import WEIGHTS_DIR, read_card
+    from darkroom.machine import cpu_description
     from darkroom.models import get_spec
 
     shipped = [
@@ -62,14 +64,14 @@ def main() -> None:
                 if done.returncode != 0:
                     print(f"{model} {backend} {mp} MP failed: {done.stderr.strip()[-300:]}", file=sys.stderr)
                     continue
-                rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+                rows.append({**json.loads(done.stdout.strip().splitlines()[-1]), "cpu": cpu_description()})
                 print(rows[-1], flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "speed.json").write_text(json.dumps(rows, indent=1) + "\n")
-    lines = ["| model | backend | megapixels | seconds | MP/s | peak RSS (MB) |", "|---|---|---|---|---|---|"]
+    lines = ["| model | backend | megapixels | seconds | MP/s | peak RSS (MB) | CPU |", "|---|---|---|---|---|---|---|"]
     lines += [
         f"| {r['model']} | {r['backend']} | {r['megapixels']} | {r['seconds']} | {r['megapixels_per_second']} |"
-        f" {r['peak_rss_mb']} |"
+        f" {r['peak_rss_mb']} | {r.get('cpu', 'not recorded')} |"
         for r in rows
     ]
     (RESULTS / "speed.md").write_text("\n".join(lines) + "\n")
