@@ -15,7 +15,7 @@ from darkroom.cli import main as cli
 from darkroom.degrade import salt_pepper
 from darkroom.enhance import Enhancer, enhance, enhance_file, load_enhancer, parse_roi
 from darkroom.io import read_image_with_info, write_image
-from darkroom.models import create_model
+from darkroom.models import create_model, get_spec
 
 TINY = {"width": 8, "enc_blocks": [1, 1], "mid_blocks": 2, "dec_blocks": [1, 1], "unshuffle": 4}
 
@@ -190,6 +190,9 @@ def test_onnx_matches_torch(tiny_weights, tmp_path, monkeypatch):
     assert (
         onnx_file.fills_impulses and onnx_file.guards_highlights
     )  # the .onnx file carries both: lumen's steps run with either backend
+    spec = get_spec("lumen")
+    assert (onnx_file.tile, load_enhancer(str(tiny_weights), "torch").tile) == (spec.onnx_tile, spec.tile)
+    assert spec.onnx_tile > spec.tile  # ONNX Runtime's arena holds larger tiles in the same memory
     noisy = salt_pepper(x, 0.1, rng=np.random.default_rng(0))
     a, b = (enhance(noisy, e, tile=64, overlap=32) for e in (load_enhancer(str(tiny_weights)), onnx_file))
     assert np.abs(a - b).max() < 1e-4

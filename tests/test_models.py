@@ -115,11 +115,12 @@ def test_tile_overlap_covers_the_receptive_field(name):
                 p.fill_(0.1)
     n = 2 * spec.overlap + 64
     x = torch.rand(1, 3, n, n, requires_grad=True)
-    kwargs = {"cue": torch.rand(1, 5)} if getattr(model, "uses_cue", False) else {}
+    kwargs = {"cue": torch.rand(1, model.cue_size)} if getattr(model, "uses_cue", False) else {}
     model(x, **kwargs)[0, :, n // 2, n // 2].sum().backward()
     seen = (x.grad[0].abs().sum(0) != 0).nonzero() - n // 2
     assert 0 < int(seen.abs().max()) <= spec.overlap - FADE
-    assert spec.tile % max(1, spec.multiple) == 0 and spec.overlap % max(1, spec.multiple) == 0
+    for size in (spec.tile, spec.onnx_tile, spec.overlap):
+        assert size % max(1, spec.multiple) == 0
 
 
 def test_dense_ae_is_784_500_300_100_mirrored():

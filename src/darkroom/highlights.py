@@ -27,10 +27,9 @@ BLOCK = 8
 TOLERANCE = 1.2
 """How much more than the bright blocks' median gain one bright block may gain.  On Kodak24 the
 flagship's outputs of the ``lowlight``, ``dark-gauss`` and ``dark-sp`` presets gained 0.08-0.14 dB
-on average (through the engine, which fills salt-and-pepper impulses first) with no photo losing more
-than 0.02 dB.  1.1 gained 0.25-0.33 dB on average but cost
-single photos up to 0.1 dB; a cap set by the median gain of all blocks instead of the bright ones
-cost single photos up to 0.9 dB."""
+on average (through the engine, which fills salt-and-pepper impulses first) with no photo losing
+more than 0.02 dB.  1.1 gained 0.25-0.33 dB on average but cost single photos up to 0.1 dB; a cap
+set by the median gain of all blocks instead of the bright ones cost single photos up to 0.9 dB."""
 MIN_LEVEL = 0.05
 """Blocks darker than this (mostly noise) never count as bright."""
 _LUMA = np.array(REC601, np.float32)

@@ -90,6 +90,7 @@ class GatedBlock(nn.Module):
     ),
     multiple=16,
     tile=1024,
+    onnx_tile=1536,  # 12 MP in 7.7 s at 1.42 GB with ONNX Runtime, against 8.9 s at 1.47 GB with 1024 px tiles
     fills_impulses=True,
     guards_highlights=True,
     helpers=("darkroom.exposure",),

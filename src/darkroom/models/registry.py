@@ -23,7 +23,8 @@ class ModelSpec:
     ``tile`` and ``overlap`` are the engine's defaults for this architecture (see
     :mod:`darkroom.enhance`): ``overlap`` must leave, after the 32 px blend, more context than the
     receptive field reaches (checked by a test), and ``tile`` keeps a 12-megapixel photo within
-    about 2 GB of memory (its full-resolution activations set the size).
+    about 2 GB of memory (its full-resolution activations set the size).  ``onnx_tile``, if set,
+    replaces ``tile`` under ONNX Runtime, whose memory arena holds larger tiles in the same memory.
     """
 
     name: str
@@ -34,6 +35,7 @@ class ModelSpec:
     multiple: int = 1
     tile: int = 2048
     overlap: int = 192
+    onnx_tile: int = 0
     fills_impulses: bool = False
     """Whether the engine fills in salt-and-pepper impulses before the model sees a photo
     (:func:`darkroom.impulse.fill_impulses`); a photo without evident impulses is passed as is."""
@@ -56,6 +58,7 @@ def register(
     multiple: int = 1,
     tile: int = ModelSpec.tile,
     overlap: int = ModelSpec.overlap,
+    onnx_tile: int = 0,
     fills_impulses: bool = False,
     guards_highlights: bool = False,
     helpers: tuple[str, ...] = (),
@@ -75,6 +78,7 @@ def register(
             multiple=multiple,
             tile=tile,
             overlap=overlap,
+            onnx_tile=onnx_tile,
             fills_impulses=fills_impulses,
             guards_highlights=guards_highlights,
             helpers=tuple(helpers),
