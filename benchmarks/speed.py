@@ -50,7 +50,7 @@ def main() -> None:
     p.add_argument("--backends", nargs="*", default=["torch", "onnx"])
     p.add_argument("--merge", action="store_true", help="keep the rows of speed.json this run does not measure")
     a = p.parse_args()
-    rows = []
+    rows, cpu = [], cpu_description()
     if a.merge and (RESULTS / "speed.json").exists():
         measured = {(m, b, round(s, 1)) for m in a.models for b in a.backends for s in a.sizes}
         old = json.loads((RESULTS / "speed.json").read_text())
@@ -64,7 +64,7 @@ def main() -> None:
                 if done.returncode != 0:
                     print(f"{model} {backend} {mp} MP failed: {done.stderr.strip()[-300:]}", file=sys.stderr)
                     continue
-                rows.append({**json.loads(done.stdout.strip().splitlines()[-1]), "cpu": cpu_description()})
+                rows.append({**json.loads(done.stdout.strip().splitlines()[-1]), "cpu": cpu})
                 print(rows[-1], flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "speed.json").write_text(json.dumps(rows, indent=1) + "\n")

@@ -55,7 +55,7 @@ def export_onnx(name_or_path: str | os.PathLike, out: str | os.PathLike, *, opse
     proto = onnx.load(str(tmp))
     for key, value in (
         ("multiple", max(1, spec.multiple)),
-        ("tile", spec.onnx_tile or spec.tile),
+        ("tile", spec.onnx_tile),
         ("overlap", spec.overlap),
         ("fills_impulses", int(spec.fills_impulses)),
         ("guards_highlights", int(spec.guards_highlights)),
@@ -96,7 +96,7 @@ def cached_export(name_or_path: str | os.PathLike) -> Path:
 
     weights = resolve_weights(name_or_path)
     spec = get_spec(read_card(weights.with_suffix(".json"))["arch"])
-    digest = fingerprint(weights, f"|{spec.multiple},{spec.onnx_tile or spec.tile},{spec.overlap}".encode())
+    digest = fingerprint(weights, f"|{spec.multiple},{spec.onnx_tile},{spec.overlap}".encode())
     stem = Path(str(name_or_path)).stem or weights.stem
     cache = Path(os.environ.get("DARKROOM_CACHE", Path.home() / ".cache" / "darkroom"))
     target = cache / f"{stem}-{digest}.onnx"

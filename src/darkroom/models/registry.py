@@ -23,8 +23,8 @@ class ModelSpec:
     ``tile`` and ``overlap`` are the engine's defaults for this architecture (see
     :mod:`darkroom.enhance`): ``overlap`` must leave, after the 32 px blend, more context than the
     receptive field reaches (checked by a test), and ``tile`` keeps a 12-megapixel photo within
-    about 2 GB of memory (its full-resolution activations set the size).  ``onnx_tile``, if set,
-    replaces ``tile`` under ONNX Runtime, whose memory arena holds larger tiles in the same memory.
+    about 2 GB of memory (its full-resolution activations set the size).  ``onnx_tile`` is the tile
+    under ONNX Runtime, whose memory arena holds larger tiles in the same memory (by default ``tile``).
     """
 
     name: str
@@ -45,6 +45,10 @@ class ModelSpec:
     helpers: tuple[str, ...] = ()
     """Other darkroom modules whose code fixes the model's outputs (lumen's exposure cue, say):
     :func:`darkroom.checkpoint.fingerprint` hashes them with the constructor's module."""
+
+    def __post_init__(self) -> None:
+        if not self.onnx_tile:  # frozen: set the default through object.__setattr__
+            object.__setattr__(self, "onnx_tile", self.tile)
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
