@@ -23,7 +23,7 @@ from darkroom.checkpoint import WEIGHTS_DIR, load_model, read_card, save_model
 from darkroom.evaluate import SCORE_KEYS
 from darkroom.machine import cpu_description
 from darkroom.models import get_spec
-from darkroom.train import TrainConfig, mix_config
+from darkroom.train import MACHINES, TrainConfig, mix_config
 
 
 def wall_seconds(log_csv: Path) -> float:
@@ -36,6 +36,15 @@ def wall_seconds(log_csv: Path) -> float:
                 total += last
             last = s
     return total + last
+
+
+def trained_on(run: Path) -> str:
+    """The machines a run trained on (its ``machines.txt``), or, for a run from before that file, the
+    machine shipping it, said as such."""
+    path = run / MACHINES
+    if path.exists():
+        return "; ".join(path.read_text().splitlines()) + f", torch {torch.__version__}"
+    return f"not recorded (shipped from {cpu_description()}), torch {torch.__version__}"
 
 
 def gflop_per_megapixel(model: torch.nn.Module, arch: str) -> float | None:
@@ -107,7 +116,7 @@ def main() -> None:
             },
             "steps": int(rows[-1]["step"]) if rows else 0,
             "wall_time_hours": round(wall_seconds(log) / 3600, 2),
-            "hardware": f"{cpu_description()}, torch {torch.__version__}",
+            "hardware": trained_on(a.run),
             "validation": {
                 "held_out": "last images of the training source (val_split) or the held-out digits",
                 "final_val_psnr": round(float(val[-1]["val_psnr"]), 3) if val else None,

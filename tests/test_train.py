@@ -12,6 +12,7 @@ from safetensors.torch import load_file
 
 from conftest import smooth_photo
 from darkroom import checkpoint as ck
+from darkroom.machine import cpu_description
 from darkroom.train import NonFiniteLossError, TrainConfig, train
 
 RECIPES = sorted(Path(__file__).parent.parent.joinpath("recipes").glob("*.yaml"))
@@ -67,6 +68,8 @@ def test_resume_gives_exactly_the_uninterrupted_run(images, tmp_path):
     a, b = whole.model.state_dict(), resumed.model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert (tmp_path / "split" / "curves.png").exists()
+    machines = (tmp_path / "split" / "machines.txt").read_text().splitlines()
+    assert machines == [cpu_description()]  # named once, though the run trained in two sessions on it
 
 
 def test_checkpoint_round_trip_is_safetensors_and_json(images, tmp_path):

@@ -33,6 +33,7 @@ from . import degrade as dg
 from .exposure import CUE_SIZE, exposure_cue
 from .impulse import fill_impulses
 from .losses import get_loss
+from .machine import cpu_description
 from .models import create_model, full_config, get_spec
 
 
@@ -318,6 +319,21 @@ class TrainResult:
     model: nn.Module
 
 
+MACHINES = "machines.txt"
+"""File in a run folder naming each machine the run trained on, one line each (a run resumed elsewhere
+names them all); ``benchmarks/ship_weights.py`` copies it into the model card."""
+
+
+def note_machine(out: Path, device: torch.device) -> None:
+    """Add the machine this process trains on to ``out / MACHINES`` unless it is there already."""
+    line = cpu_description() + (f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else "")
+    path = out / MACHINES
+    seen = path.read_text().splitlines() if path.exists() else []
+    if line not in seen:
+        with path.open("a") as f:
+            f.write(line + "\n")
+
+
 def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> TrainResult:
     """Train the run in ``cfg.out`` up to ``iterations`` (or ``stop_at``).
 
@@ -378,6 +394,8 @@ def _train(cfg: TrainConfig, *, progress: bool) -> TrainResult:
     if latest is None and is_main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
+    if is_main:
+        note_machine(out, device)
 
     cue_size = getattr(model, "cue_size", CUE_SIZE) if getattr(model, "uses_cue", False) else 0
     train_set, val = build_datasets(cfg, cue_size)
