@@ -115,17 +115,10 @@ def fingerprint(name_or_path: str | os.PathLike, extra: bytes = b"") -> str:
 
     weights = resolve_weights(name_or_path)
     spec = get_spec(read_card(weights.with_suffix(".json"))["arch"])
+    engine_steps = {"darkroom.impulse": spec.fills_impulses, "darkroom.highlights": spec.guards_highlights}
+    modules = [*spec.helpers, *(module for module, asked in engine_steps.items() if asked)]
     source = Path(inspect.getfile(spec.constructor)).read_bytes()
-    for helper in spec.helpers:
-        source += Path(inspect.getfile(importlib.import_module(helper))).read_bytes()
-    if spec.fills_impulses:
-        from . import impulse
-
-        source += Path(inspect.getfile(impulse)).read_bytes()
-    if spec.guards_highlights:
-        from . import highlights
-
-        source += Path(inspect.getfile(highlights)).read_bytes()
+    source += b"".join(Path(inspect.getfile(importlib.import_module(m))).read_bytes() for m in modules)
     return hashlib.sha256(weights.read_bytes() + source + extra).hexdigest()[:16]
 
 
