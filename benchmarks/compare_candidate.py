@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 
 from darkroom.baselines import CLASSICAL
-from darkroom.enhance import DEFAULT_MODEL
+from darkroom.engine import DEFAULT_MODEL
 from darkroom.evaluate import Sample, evaluate, paired_samples, reference_samples, reusable_results
 from darkroom.io import atomic_write_bytes
 

@@ -49,7 +49,7 @@ def make_case(case: str, x: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarr
 def check(model: str, cases: dict[str, list[tuple[np.ndarray, np.ndarray]]]) -> dict:
     """Scores of one model on ``cases`` (case -> ``(input, reference)`` pairs): per case, mean
     PSNR, mean and largest brightness shift."""
-    from darkroom.enhance import enhance, load_enhancer
+    from darkroom.engine import enhance, load_enhancer
     from darkroom.metrics import psnr
 
     enh = load_enhancer(model, "torch")

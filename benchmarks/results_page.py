@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from darkroom.baselines import CLASSICAL
-from darkroom.enhance import DEFAULT_MODEL
+from darkroom.engine import DEFAULT_MODEL
 
 RESULTS = Path(__file__).parent / "results"
 

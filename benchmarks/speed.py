@@ -21,7 +21,7 @@ RESULTS = Path(__file__).parent / "results"
 ONE_RUN = r"""
 import json, resource, sys, time
 import numpy as np
-from darkroom.enhance import enhance, load_enhancer
+from darkroom.engine import enhance, load_enhancer
 name, backend, mp = sys.argv[1], sys.argv[2], float(sys.argv[3])
 w = int(round((mp * 1e6 * 4 / 3) ** 0.5)); h = int(round(mp * 1e6 / w))
 enh = load_enhancer(name, backend)

@@ -13,7 +13,7 @@ from conftest import smooth_photo
 from darkroom.checkpoint import WEIGHTS_DIR, save_model
 from darkroom.cli import main as cli
 from darkroom.degrade import salt_pepper
-from darkroom.enhance import Enhancer, enhance, enhance_file, load_enhancer, parse_roi
+from darkroom.engine import Enhancer, enhance, enhance_file, load_enhancer, parse_roi
 from darkroom.io import read_image_with_info, write_image
 from darkroom.models import create_model, get_spec
 
@@ -139,12 +139,27 @@ def test_batch_mirrors_the_tree_skips_done_and_reports_bad_files(tiny_weights, t
     assert "0 written, 2 skipped" in capsys.readouterr().out
 
 
+def test_the_package_names_are_the_api_functions_whatever_was_imported_first():
+    # the engine module once shared the name `enhance` with its function, and importing it (as
+    # darkroom.enhance_file did) made `darkroom.enhance` the module: the README's second call failed
+    import darkroom
+    import darkroom.checkpoint
+    import darkroom.engine
+
+    assert darkroom.enhance is darkroom.engine.enhance
+    assert darkroom.enhance_file is darkroom.engine.enhance_file
+    assert darkroom.load_model is darkroom.checkpoint.load_model
+    from darkroom import enhance as fn
+
+    assert fn is darkroom.engine.enhance
+
+
 def test_batch_killed_midway_resumes_with_every_output_once_and_no_partial_file(tiny_weights, tmp_path):
     _photo_tree(tmp_path / "in", 6)
     script = textwrap.dedent(f"""
         import os, signal
-        from darkroom import batch, enhance
-        real = enhance.enhance_file
+        from darkroom import batch, engine
+        real = engine.enhance_file
         count = {{"n": 0}}
         def dying(src, dst, *a, **k):
             count["n"] += 1
@@ -167,7 +182,7 @@ def test_batch_killed_midway_resumes_with_every_output_once_and_no_partial_file(
 
 
 def test_cli_no_guard_turns_the_highlight_guard_off(tiny_weights, tmp_path, monkeypatch):
-    import darkroom.enhance as engine
+    import darkroom.engine as engine
 
     calls = []
     monkeypatch.setattr(engine, "guard_highlights", lambda before, after: calls.append(1) or (after, 0))
@@ -387,7 +402,7 @@ def _cue_recorder() -> tuple[Enhancer, list]:
 
 
 def test_every_tile_gets_the_exposure_cue_of_the_whole_photo():
-    from darkroom.enhance import image_cue, run_tiled
+    from darkroom.engine import image_cue, run_tiled
 
     enh, seen = _cue_recorder()
     photo = np.zeros((600, 700, 3), np.float32)
@@ -400,7 +415,7 @@ def test_every_tile_gets_the_exposure_cue_of_the_whole_photo():
 
 
 def test_an_roi_is_brightened_by_its_own_exposure_cue():
-    from darkroom.enhance import image_cue
+    from darkroom.engine import image_cue
 
     enh, seen = _cue_recorder()
     photo = np.full((200, 300, 3), 0.9, np.float32)

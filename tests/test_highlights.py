@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from darkroom.enhance import enhance, load_enhancer
+from darkroom.engine import enhance, load_enhancer
 from darkroom.highlights import BLOCK, TOLERANCE, guard_highlights
 from darkroom.models import get_spec
 

@@ -5,7 +5,7 @@ from conftest import smooth_photo
 from darkroom import impulse
 from darkroom.baselines import median3
 from darkroom.degrade import darken, gaussian, salt_pepper
-from darkroom.enhance import Enhancer, enhance
+from darkroom.engine import Enhancer, enhance
 from darkroom.impulse import fill_impulses
 from darkroom.metrics import psnr
 

@@ -102,7 +102,7 @@ def test_tile_overlap_covers_the_receptive_field(name):
     from one output pixel, with every weight awake (zero-initialised scales set non-zero), in the
     shipped network where there is one (its config may differ from the defaults)."""
     from darkroom.checkpoint import WEIGHTS_DIR, read_card
-    from darkroom.enhance import FADE
+    from darkroom.engine import FADE
 
     spec = get_spec(name)
     card = WEIGHTS_DIR / f"{name}.json"  # the shipped network, where there is one, else the default

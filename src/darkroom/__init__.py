@@ -12,8 +12,8 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 _LAZY = {
-    "enhance": ("darkroom.enhance", "enhance"),
-    "enhance_file": ("darkroom.enhance", "enhance_file"),
+    "enhance": ("darkroom.engine", "enhance"),
+    "enhance_file": ("darkroom.engine", "enhance_file"),
     "load_model": ("darkroom.checkpoint", "load_model"),
     "read_image": ("darkroom.io", "read_image"),
     "write_image": ("darkroom.io", "write_image"),

@@ -119,7 +119,7 @@ def create_app(
     models may be asked for (default: all in ``weights_dir``, the package's own by default);
     clients name models, never paths."""
     from .checkpoint import WEIGHTS_DIR, read_card
-    from .enhance import enhance, load_enhancer, parse_roi
+    from .engine import enhance, load_enhancer, parse_roi
     from .io import ImageError, encode_image, output_suffix, read_image_with_info
 
     weights_dir = Path(weights_dir or WEIGHTS_DIR)

@@ -33,7 +33,7 @@ def _cmd_degrade(a: argparse.Namespace) -> int:
 
 def _cmd_enhance(a: argparse.Namespace) -> int:
     from .batch import run_batch
-    from .enhance import enhance_file, load_enhancer, parse_roi
+    from .engine import enhance_file, load_enhancer, parse_roi
 
     roi = parse_roi(a.roi) if a.roi else None
     enhancer = load_enhancer(a.model, a.backend)
@@ -143,7 +143,7 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .enhance import BACKENDS
+    from .engine import BACKENDS
 
     p = argparse.ArgumentParser(prog="darkroom", description="Restore dark and noisy photographs with CNNs.")
     sub = p.add_subparsers(dest="command", required=True)

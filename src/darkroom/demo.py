@@ -16,7 +16,7 @@ def run_demo(
 ) -> dict:
     """Write ``input.png``, ``restored.png`` and ``comparison.png`` into ``out_dir``; returns scores."""
     from .degrade import apply_preset
-    from .enhance import enhance
+    from .engine import enhance
     from .io import read_image, write_image
     from .metrics import psnr, ssim
     from .viz import comparison_grid

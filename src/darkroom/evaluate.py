@@ -98,7 +98,7 @@ def resolve_method(name: str) -> Callable[[np.ndarray], np.ndarray]:
     if name in BASELINES:
         return BASELINES[name]
     from .checkpoint import load_model, read_card, resolve_weights
-    from .enhance import enhance, load_enhancer
+    from .engine import enhance, load_enhancer
     from .models import get_spec
 
     if name.endswith(".onnx"):

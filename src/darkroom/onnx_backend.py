@@ -106,9 +106,9 @@ def cached_export(name_or_path: str | os.PathLike) -> Path:
 
 
 def onnx_enhancer(name_or_path: str):
-    """An :class:`~darkroom.enhance.Enhancer` backed by ONNX Runtime.  A ``.onnx`` path is used
+    """An :class:`~darkroom.engine.Enhancer` backed by ONNX Runtime.  A ``.onnx`` path is used
     as is; a model name or weights path is exported once into a cache folder first."""
-    from .enhance import DEFAULT_OVERLAP, DEFAULT_TILE, Enhancer
+    from .engine import DEFAULT_OVERLAP, DEFAULT_TILE, Enhancer
 
     path = Path(name_or_path)
     if path.suffix != ".onnx":

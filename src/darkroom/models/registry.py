@@ -21,7 +21,7 @@ class ModelSpec:
     ``"flat"`` (N,784) -> (N,784) for the MNIST autoencoder.  ``multiple`` is the size the
     input's height and width are padded to; ``0`` means a fixed input size.
     ``tile`` and ``overlap`` are the engine's defaults for this architecture (see
-    :mod:`darkroom.enhance`): ``overlap`` must leave, after the 32 px blend, more context than the
+    :mod:`darkroom.engine`): ``overlap`` must leave, after the 32 px blend, more context than the
     receptive field reaches (checked by a test), and ``tile`` keeps a 12-megapixel photo within
     about 2 GB of memory (its full-resolution activations set the size).  ``onnx_tile`` is the tile
     under ONNX Runtime, whose memory arena holds larger tiles in the same memory (by default ``tile``).
