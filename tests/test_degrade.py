@@ -174,6 +174,52 @@ def test_correlated_gaussian_refuses_impossible_parameters():
         dg.correlated_gaussian(flat(0.5, 8, 8), 0.1, shared=1.5)
 
 
+_RGB_TO_YCBCR = np.linalg.inv(np.asarray(dg.YCBCR_TO_RGB))
+
+
+def _lag_correlation(noise: np.ndarray, lag: int) -> float:
+    return float(np.corrcoef(noise[:, :-lag].ravel(), noise[:, lag:].ravel())[0, 1])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_camera_noise_is_fine_in_brightness_and_blotchy_in_colour(backend):
+    x = flat(0.5, 256, 256)
+    kwargs = dict(luma_blur=1.0, chroma_blur=2.5, chroma=0.5, clip=False, rng=0)
+    if backend == "torch":
+        y = dg.camera_noise(torch.from_numpy(x).permute(2, 0, 1)[None], 0.02, **kwargs)
+        noise = y[0].permute(1, 2, 0).numpy() - x
+    else:
+        noise = dg.camera_noise(x, 0.02, **kwargs) - x
+    luma, cb, cr = np.moveaxis(noise @ _RGB_TO_YCBCR.T, -1, 0)
+    assert luma.std() == pytest.approx(0.02, rel=0.1)
+    assert cb.std() == pytest.approx(0.01, rel=0.15) and cr.std() == pytest.approx(0.01, rel=0.15)
+    # a blur of std b px leaves pixels `lag` apart correlated by exp(-lag^2 / (4 b^2))
+    assert _lag_correlation(luma, 1) == pytest.approx(np.exp(-1 / 4), abs=0.05)
+    assert _lag_correlation(luma, 3) == pytest.approx(np.exp(-9 / 4), abs=0.05)
+    assert _lag_correlation(cb, 3) == pytest.approx(np.exp(-9 / 25), abs=0.08)
+    assert abs(np.corrcoef(luma.ravel(), cb.ravel())[0, 1]) < 0.05  # the three fields are independent
+
+
+def test_camera_noise_strength_follows_the_signal_when_asked():
+    ramp = np.repeat(np.linspace(0, 1, 256, dtype=np.float32)[None, :, None], 256, axis=0).repeat(3, axis=2)
+    for slope, shadows_noisier in ((-0.8, True), (0.8, False)):
+        noise = dg.camera_noise(ramp, 0.02, slope=slope, clip=False, rng=1) - ramp
+        shadows, highlights = noise[:, :64].std(), noise[:, -64:].std()
+        assert (shadows > 1.3 * highlights) if shadows_noisier else (highlights > 1.3 * shadows)
+    flat_noise = dg.camera_noise(ramp, 0.02, slope=0.0, clip=False, rng=1) - ramp
+    assert flat_noise[:, :64].std() == pytest.approx(flat_noise[:, -64:].std(), rel=0.1)
+
+
+def test_camera_noise_is_seeded_clipped_and_keeps_grey_shapes():
+    x = flat(0.98, 32, 48)
+    y = dg.camera_noise(x, 0.1, rng=4)
+    assert np.array_equal(y, dg.camera_noise(x, 0.1, rng=4)) and y.max() <= 1.0
+    assert dg.camera_noise(x[..., 0], 0.1, rng=0).shape == (32, 48)
+    assert dg.camera_noise(x[..., :1], 0.1, rng=0).shape == (32, 48, 1)
+    with pytest.raises(ValueError, match="camera_noise"):
+        dg.camera_noise(x, -0.1)
+
+
 def test_random_mix_draws_camera_like_noise_only_when_asked():
     x = flat(0.5, 64, 64)
     white_only = dg.MixConfig(p_clean=0, p_dark=0, p_lowlight=0, noise_weights=(1, 0, 0, 0, 0))
@@ -182,13 +228,23 @@ def test_random_mix_draws_camera_like_noise_only_when_asked():
     correlated = [_lag1_correlation((dg.random_mix(x, s, camera) - x)[..., 0]) for s in range(10)]
     assert max(abs(c) for c in white) < 0.1
     assert np.median(correlated) > 0.3  # blurs of 0.3-1.5 px: the narrowest are nearly white
-    # p_correlated = 0 draws nothing extra: an old recipe's pairs are unchanged
+    # p_correlated = 0 and p_camera = 0 draw nothing extra: an old recipe's pairs are unchanged
     assert np.array_equal(
         dg.random_mix(x, 7, white_only),
         dg.random_mix(
-            x, 7, dg.MixConfig(p_clean=0, p_dark=0, p_lowlight=0, noise_weights=(1, 0, 0, 0, 0), p_correlated=0.0)
+            x,
+            7,
+            dg.MixConfig(
+                p_clean=0, p_dark=0, p_lowlight=0, noise_weights=(1, 0, 0, 0, 0), p_correlated=0.0, p_camera=0.0
+            ),
         ),
     )
+    blotchy = dg.MixConfig(p_clean=0, p_dark=0, p_lowlight=0, noise_weights=(1, 0, 0, 0, 0), p_camera=1.0)
+    chroma_lag3 = []
+    for s in range(10):
+        cb = ((dg.random_mix(x, s, blotchy) - x) @ _RGB_TO_YCBCR.T)[..., 1]
+        chroma_lag3.append(_lag_correlation(cb, 3))
+    assert np.median(chroma_lag3) > 0.3  # chroma blurs of 1-3 px
 
 
 def test_low_key_dim_scenes_darken_mid_tones_and_keep_highlights():

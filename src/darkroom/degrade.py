@@ -87,6 +87,21 @@ class _Backend:
             return torch.where(cond, a, b)
         return np.where(cond, a, b).astype(np.float32)
 
+    def channels(self, x: Array) -> list[Array]:
+        """The colour channels of ``x``, each keeping a channel axis of size 1; ``[x]`` for ``(H, W)``."""
+        s = tuple(x.shape)
+        if self.torch:
+            return list(x.split(1, dim=-3)) if len(s) >= 3 else [x]
+        return [x[..., c : c + 1] for c in range(s[2])] if len(s) == 3 else [x]
+
+    def join_channels(self, parts: list[Array]) -> Array:
+        """Inverse of :meth:`channels`."""
+        if self.torch:
+            import torch
+
+            return torch.cat(parts, dim=-3)
+        return np.concatenate(parts, axis=-1)
+
     def pixel_shape(self) -> tuple[int, ...]:
         """Shape of a per-pixel mask that broadcasts over channels."""
         s = tuple(self.x.shape)
@@ -219,6 +234,65 @@ def correlated_gaussian(
 
         gain = torch.as_tensor(gain, dtype=x.dtype, device=x.device)
     y = x + noise * gain
+    return b.clip(y) if clip else y
+
+
+YCBCR_TO_RGB: tuple[tuple[float, float, float], ...] = (
+    (1.0, 0.0, 1.402),
+    (1.0, -0.344136, -0.714136),
+    (1.0, 1.772, 0.0),
+)
+"""Rows R, G, B; columns Y, Cb, Cr (ITU-R BT.601, full range)."""
+
+
+def camera_noise(
+    x: Array,
+    sigma: float,
+    *,
+    luma_blur: float = 0.6,
+    chroma_blur: float = 2.0,
+    chroma: float = 0.6,
+    slope: float = 0.0,
+    clip: bool = True,
+    rng: Rng = None,
+) -> Array:
+    """Noise as a camera's processing leaves it in an sRGB photo: fine grain in brightness and
+    coarser blotches of colour, since demosaicing and chroma smoothing spread colour noise over
+    more pixels than brightness noise (:func:`correlated_gaussian` blurs both alike).
+
+    Three unit-variance fields, blurred by Gaussians of std ``luma_blur`` (Y) and ``chroma_blur``
+    px (Cb, Cr), are scaled to std ``sigma`` (Y) and ``chroma * sigma`` (Cb, Cr) and turned into
+    RGB by :data:`YCBCR_TO_RGB`.  ``slope`` makes the noise depend on the signal: its std is
+    multiplied by ``max(0.1, 1 + slope * (luma - 0.5))``, with ``luma`` the clean pixel's brightness
+    (0 is the same everywhere; negative is noisier shadows, as read noise lifted by a tone curve
+    leaves them).  Returns ``x + noise``, clipped to [0, 1] if ``clip`` (a camera's output is).
+    A ``(H, W)`` or one-channel image gets the Y field only.
+    """
+    if sigma < 0 or luma_blur < 0 or chroma_blur < 0 or chroma < 0:
+        raise ValueError(
+            f"camera_noise needs sigma, luma_blur, chroma_blur and chroma >= 0; got {sigma}, {luma_blur}, "
+            f"{chroma_blur}, {chroma}"
+        )
+    x = _check(x)
+    b = _Backend(x, rng)
+    field_shape = b.pixel_shape()
+    luma_field = _blur_field(b, b.normal(field_shape), _unit_gaussian_kernel(float(luma_blur)))
+    channels = b.channels(x)
+    if len(channels) == 3:
+        r, g, bl = channels
+        luma = r * 0.299 + g * 0.587 + bl * 0.114
+    else:
+        luma = sum(channels) / len(channels)
+    scale = (luma - 0.5) * float(slope) + 1.0
+    scale = b.clip(scale, 0.1, float("inf")) * float(sigma)
+    if len(channels) != 3:
+        y = x + luma_field * scale
+        return b.clip(y) if clip else y
+    kernel = _unit_gaussian_kernel(float(chroma_blur))
+    cb = _blur_field(b, b.normal(field_shape), kernel) * float(chroma)
+    cr = _blur_field(b, b.normal(field_shape), kernel) * float(chroma)
+    noise = b.join_channels([luma_field * ky + cb * kb + cr * kr for ky, kb, kr in YCBCR_TO_RGB])
+    y = x + noise * scale
     return b.clip(y) if clip else y
 
 
@@ -378,6 +452,14 @@ class MixConfig:
     correlated_shared: tuple[float, float] = (0.0, 0.8)
     correlated_gain: tuple[float, float] = (0.7, 1.4)
     """Range of each channel's own noise scale (white balance)."""
+    p_camera: float = 0.0
+    """Chance that Gaussian noise not drawn as correlated is camera noise (:func:`camera_noise`: fine
+    brightness grain, coarse colour blotches, a signal-dependent strength), clipped."""
+    camera_sigma: tuple[float, float] = (1 / 255, 20 / 255)
+    camera_luma_blur: tuple[float, float] = (0.3, 1.0)
+    camera_chroma_blur: tuple[float, float] = (1.0, 3.0)
+    camera_chroma: tuple[float, float] = (0.3, 1.2)
+    camera_slope: tuple[float, float] = (-0.8, 0.8)
 
 
 def dim_scene(x: np.ndarray, rng: np.random.Generator, config: MixConfig) -> np.ndarray:
@@ -416,6 +498,8 @@ def random_mix(x: np.ndarray, rng: Rng = None, config: MixConfig = MixConfig()) 
     kind = g.choice(5, p=np.asarray(config.noise_weights) / sum(config.noise_weights))
     if kind == 0 and config.p_correlated > 0 and g.random() < config.p_correlated:
         return _random_correlated(y, g, config)
+    if kind == 0 and config.p_camera > 0 and g.random() < config.p_camera:
+        return _random_camera(y, g, config)
     if kind == 0:
         return gaussian(y, g.uniform(*config.gauss_sigma), clip=g.random() < 0.5, rng=g)
     if kind == 1:
@@ -425,6 +509,20 @@ def random_mix(x: np.ndarray, rng: Rng = None, config: MixConfig = MixConfig()) 
     if kind == 3:
         return salt_pepper(y, g.uniform(*config.sp_density), rng=g)
     return np.asarray(y, np.float32).copy()
+
+
+def _random_camera(y: np.ndarray, g: np.random.Generator, config: MixConfig) -> np.ndarray:
+    """Camera noise with parameters drawn from ``config``'s ``camera_*`` ranges."""
+    return camera_noise(
+        y,
+        g.uniform(*config.camera_sigma),
+        luma_blur=g.uniform(*config.camera_luma_blur),
+        chroma_blur=g.uniform(*config.camera_chroma_blur),
+        chroma=g.uniform(*config.camera_chroma),
+        slope=g.uniform(*config.camera_slope),
+        clip=True,
+        rng=g,
+    )
 
 
 def _random_correlated(y: np.ndarray, g: np.random.Generator, config: MixConfig) -> np.ndarray:
