@@ -104,10 +104,44 @@ def resolve_weights(name_or_path: str | os.PathLike) -> Path:
     raise CheckpointError(f"{name_or_path}: not a shipped model ({', '.join(known) or 'none shipped'}) nor a path")
 
 
+def canonical_code(path: Path) -> bytes:
+    """The code of a Python source file as text that only its code fixes: parsed, with every
+    docstring and other bare string statement dropped, then written out node by node (type, then
+    each field that is set).  Comments, docstrings and layout do not change it, so editing them
+    does not mark stored results stale; fields that are empty are left out, so a newer Python that
+    adds empty fields to its syntax tree writes the same text."""
+    import ast
+
+    def write(node: Any) -> str:
+        if isinstance(node, ast.AST):
+            fields = []
+            for name in node._fields:
+                value = getattr(node, name, None)
+                if isinstance(value, list):
+                    value = [v for v in value if not _is_bare_string(v)]
+                if value is None or value == []:
+                    continue
+                fields.append(f"{name}={write(value)}")
+            return f"{type(node).__name__}({','.join(fields)})"
+        if isinstance(node, list):
+            return f"[{','.join(write(v) for v in node)}]"
+        return repr(node)
+
+    return write(ast.parse(path.read_bytes(), filename=str(path))).encode()
+
+
+def _is_bare_string(node: Any) -> bool:
+    """A statement that is only a string: a docstring, or a note under a field or constant."""
+    import ast
+
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+
+
 def fingerprint(name_or_path: str | os.PathLike, extra: bytes = b"") -> str:
-    """16 hex digits of a hash of a model's weights, its architecture's source code and ``extra``:
-    what fixes the model's outputs (with the sources of its helper modules and of the engine steps
-    it asks for: impulse filling, the highlight guard).  Keys the ONNX cache and marks evaluation
+    """16 hex digits of a hash of a model's weights, its architecture's code and ``extra``: what
+    fixes the model's outputs (with the code of its helper modules and of the engine steps it asks
+    for: impulse filling, the highlight guard).  Code is read by :func:`canonical_code`, so an
+    edit to a comment or docstring leaves it as it was.  Keys the ONNX cache and marks evaluation
     rows, so neither serves stale results after new weights or changed model code."""
     import hashlib
     import importlib
@@ -117,8 +151,9 @@ def fingerprint(name_or_path: str | os.PathLike, extra: bytes = b"") -> str:
     spec = get_spec(read_card(weights.with_suffix(".json"))["arch"])
     engine_steps = {"darkroom.impulse": spec.fills_impulses, "darkroom.highlights": spec.guards_highlights}
     modules = [*spec.helpers, *(module for module, asked in engine_steps.items() if asked)]
-    source = Path(inspect.getfile(spec.constructor)).read_bytes()
-    source += b"".join(Path(inspect.getfile(importlib.import_module(m))).read_bytes() for m in modules)
+    files = [Path(inspect.getfile(spec.constructor))]
+    files += [Path(inspect.getfile(importlib.import_module(m))) for m in modules]
+    source = b"".join(canonical_code(f) for f in files)
     return hashlib.sha256(weights.read_bytes() + source + extra).hexdigest()[:16]
 
 
