@@ -5,7 +5,8 @@ in a bright scene from a dark scene.  :func:`exposure_cue` summarises the whole 
 numbers; the engine computes it once per photo and hands the same numbers to every tile, so
 tiles of one photo are brightened alike and tiling stays exact.
 
-Works on NumPy arrays and torch tensors alike (only arithmetic and reductions are used).
+:func:`exposure_cue` works on NumPy arrays and torch tensors alike (only arithmetic and reductions
+are used); :func:`highlight_level`, which makes training pairs, takes one NumPy photo.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def exposure_cue(x: Any, size: int = CUE_SIZE) -> Any:
 
 
 def highlight_level(image: Any) -> float:
-    """The highlight level of one photo ``(H, W, 3)`` in [0, 1], as the cue's sixth number reads it."""
+    """The highlight level of one NumPy photo ``(H, W, 3)`` in [0, 1], as the cue's sixth number reads it."""
     return float(_highlight_level(image.transpose(2, 0, 1)[None])[0])
 
 
