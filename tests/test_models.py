@@ -225,9 +225,10 @@ def test_fingerprint_covers_every_module_that_fixes_lumens_outputs(monkeypatch):
         for edit, is_code in [(b"\nEDITED = 1\n", True), (b"\n# a comment\n", False)]:
             monkeypatch.setattr(Path, "read_bytes", lambda p, e=edited, x=edit: real(p) + (x if p == e else b""))
             assert (checkpoint.fingerprint("lumen") != base) is (changes and is_code), (module.__name__, edit)
-    text = real(Path(inspect.getfile(exposure)))
+    cue_file = Path(inspect.getfile(exposure))
+    text = real(cue_file)
     redocumented = text.replace(b'"""', b'"""Reworded. ', 1)  # the module docstring, reworded
     assert redocumented != text
-    monkeypatch.setattr(Path, "read_bytes", lambda p: redocumented if p == Path(exposure.__file__) else real(p))
+    monkeypatch.setattr(Path, "read_bytes", lambda p: redocumented if p == cue_file else real(p))
     assert checkpoint.fingerprint("lumen") == base
     assert get_spec("lumen").helpers == ("darkroom.exposure",)
