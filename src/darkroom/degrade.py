@@ -278,19 +278,15 @@ def camera_noise(
     field_shape = b.pixel_shape()
     luma_field = _blur_field(b, b.normal(field_shape), _unit_gaussian_kernel(float(luma_blur)))
     channels = b.channels(x)
-    if len(channels) == 3:
-        luma = sum(weight * channel for weight, channel in zip(REC601, channels))
-    else:
-        luma = sum(channels) / len(channels)
-    scale = (luma - 0.5) * float(slope) + 1.0
-    scale = b.clip(scale, 0.1, float("inf")) * float(sigma)
-    if len(channels) != 3:
-        y = x + luma_field * scale
-        return b.clip(y) if clip else y
-    kernel = _unit_gaussian_kernel(float(chroma_blur))
-    cb = _blur_field(b, b.normal(field_shape), kernel) * float(chroma)
-    cr = _blur_field(b, b.normal(field_shape), kernel) * float(chroma)
-    noise = b.join_channels([luma_field * ky + cb * kb + cr * kr for ky, kb, kr in YCBCR_TO_RGB])
+    colour = len(channels) == 3
+    luma = sum(w * c for w, c in zip(REC601, channels)) if colour else sum(channels) / len(channels)
+    scale = b.clip((luma - 0.5) * float(slope) + 1.0, 0.1, float("inf")) * float(sigma)
+    noise = luma_field
+    if colour:
+        kernel = _unit_gaussian_kernel(float(chroma_blur))
+        cb = _blur_field(b, b.normal(field_shape), kernel) * float(chroma)
+        cr = _blur_field(b, b.normal(field_shape), kernel) * float(chroma)
+        noise = b.join_channels([luma_field * ky + cb * kb + cr * kr for ky, kb, kr in YCBCR_TO_RGB])
     y = x + noise * scale
     return b.clip(y) if clip else y
 
