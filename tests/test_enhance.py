@@ -203,8 +203,8 @@ def test_onnx_matches_torch(tiny_weights, tmp_path, monkeypatch):
     c = enhance(x, load_enhancer(str(tiny_weights), "onnx"), tile=64, overlap=32)  # exported on the fly
     assert np.abs(a - c).max() < 1e-4 and any((tmp_path / "cache").iterdir())
     assert (
-        onnx_file.fills_impulses and onnx_file.guards_highlights
-    )  # the .onnx file carries both: lumen's steps run with either backend
+        onnx_file.fills_impulses and onnx_file.guards_highlights and onnx_file.evens_gain
+    )  # the .onnx file carries them: lumen's steps run with either backend
     spec = get_spec("lumen")
     assert (onnx_file.tile, load_enhancer(str(tiny_weights), "torch").tile) == (spec.onnx_tile, spec.tile)
     assert spec.onnx_tile > spec.tile  # ONNX Runtime's arena holds larger tiles in the same memory

@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--no-guard",
         action="store_true",
-        help="keep bright regions as the model made them (the flagship's highlight guard is on by default)",
+        help="keep the model's brightening as it made it (the flagship's highlight guard and even gain are on)",
     )
     s.add_argument("--max-pixels", type=int, default=None, help="refuse larger images (default 100 MP)")
     s.add_argument("-q", "--quiet", action="store_true")

@@ -7,8 +7,9 @@ ramps inside that context.  Once the context left after the ramp covers the mode
 field, tiled and whole-image results agree to float rounding.  A model that reads the exposure
 cue (:mod:`darkroom.exposure`) gets the one computed from the whole photo (or the whole ROI) with
 every tile.  A model that asks for it (the flagship) gets the photo with its salt-and-pepper
-impulses filled in first (:mod:`darkroom.impulse`), and its output's bright regions held to the
-gain of the photo's bright parts as a whole (:mod:`darkroom.highlights`).  Memory is bounded by
+impulses filled in first (:mod:`darkroom.impulse`), its output's bright regions held to the
+gain of the photo's bright parts as a whole (:mod:`darkroom.highlights`), and equally bright parts
+given the same gain (:mod:`darkroom.even_gain`).  Memory is bounded by
 the tile size, not the photo size.
 """
 
@@ -24,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .even_gain import even_out_gain
 from .highlights import guard_highlights
 from .impulse import fill_impulses
 
@@ -63,6 +65,8 @@ class Enhancer:
     """Whether salt-and-pepper impulses are filled in before the model runs (see :mod:`darkroom.impulse`)."""
     guards_highlights: bool = False
     """Whether bright regions brightened far more than the rest are toned down (see :mod:`darkroom.highlights`)."""
+    evens_gain: bool = False
+    """Whether equally bright parts of a photo get the same gain (see :mod:`darkroom.even_gain`)."""
 
     def __call__(self, image: np.ndarray, **kwargs: Any) -> np.ndarray:
         return enhance(image, self, **kwargs)
@@ -110,6 +114,7 @@ def load_enhancer(name_or_path: str = DEFAULT_MODEL, backend: str = "auto") -> E
         overlap=spec.overlap,
         fills_impulses=spec.fills_impulses,
         guards_highlights=spec.guards_highlights,
+        evens_gain=spec.evens_gain,
     )
     if backend == "auto":
         from .onnx_backend import onnx_enhancer
@@ -133,7 +138,7 @@ def _as_enhancer(model: str | os.PathLike | Enhancer | Any, backend: str) -> Enh
         multiple = spec.multiple if spec else 16  # an unregistered module: pad to a safe common grid
         uses_cue = bool(getattr(model, "uses_cue", False))
         tile, overlap = (spec.tile, spec.overlap) if spec else (DEFAULT_TILE, DEFAULT_OVERLAP)
-        fills, guards = (spec.fills_impulses, spec.guards_highlights) if spec else (False, False)
+        fills, guards, evens = (spec.fills_impulses, spec.guards_highlights, spec.evens_gain) if spec else (False,) * 3
         return Enhancer(
             type(model).__name__,
             _torch_runner(model.eval()),
@@ -144,6 +149,7 @@ def _as_enhancer(model: str | os.PathLike | Enhancer | Any, backend: str) -> Enh
             overlap=overlap,
             fills_impulses=fills,
             guards_highlights=guards,
+            evens_gain=evens,
         )
     return load_enhancer(str(model), backend)
 
@@ -263,6 +269,16 @@ def _feather_mask(h: int, w: int, feather: int) -> np.ndarray:
     return (_ramp(h, f, f)[:, None] * _ramp(w, f, f)[None, :])[:, :, None]
 
 
+def _check_brightening(enh: Enhancer, guard: bool | None, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """The highlight guard, then even gain, on the model's output ``after`` (changed in place) of
+    ``before``, both ``(H, W, 3)`` in [0, 1]: each where the model asks for it, or as ``guard`` says."""
+    if enh.guards_highlights if guard is None else guard:
+        after = guard_highlights(before, after)[0]
+    if enh.evens_gain if guard is None else guard:
+        after = even_out_gain(before, after)[0]
+    return after
+
+
 def enhance(
     image: np.ndarray,
     model: str | os.PathLike | Enhancer | Any = DEFAULT_MODEL,
@@ -282,8 +298,9 @@ def enhance(
     64 for the full-resolution originals), which keep 12 megapixels under 2 GB.
     ``roi=(x, y, w, h)`` enhances only that rectangle (clipped to the image) and blends it in
     with a ``feather``-pixel edge; every pixel outside the rectangle is returned unchanged.
-    ``guard`` turns the highlight guard (:mod:`darkroom.highlights`) on or off; by default it is
-    the model's own choice (on for lumen).
+    ``guard`` turns the checks on how the model brightened the photo on or off: the highlight
+    guard (:mod:`darkroom.highlights`) and even gain (:mod:`darkroom.even_gain`); by default each
+    is the model's own choice (both on for lumen).
     The input array is never modified.
 
     >>> import numpy as np, torch
@@ -298,12 +315,10 @@ def enhance(
         raise ValueError(f"expected an (H, W, 3) image, got shape {image.shape}")
     enh = _as_enhancer(model, backend)
     prepare = fill_impulses if enh.fills_impulses else (lambda x: x)
-    guarded = enh.guards_highlights if guard is None else guard
     if roi is None:
         seen = prepare(image)
         out = run_tiled(enh, seen, tile=tile, overlap=overlap, progress=progress)
-        out = np.clip(out, 0, 1, out=out)
-        return guard_highlights(seen, out)[0] if guarded else out
+        return _check_brightening(enh, guard, seen, np.clip(out, 0, 1, out=out))
     h, w = image.shape[:2]
     x, y, rw, rh = roi
     x1, y1 = min(w, x + rw), min(h, y + rh)
@@ -316,9 +331,7 @@ def enhance(
     roi_only = context[y - cy0 : y1 - cy0, x - cx0 : x1 - cx0]
     cue = image_cue(enh, roi_only)  # the ROI is brightened as a photo of its own
     context = run_tiled(enh, context, tile=tile, overlap=overlap, progress=progress, cue=cue)
-    region = np.clip(context[y - cy0 : y1 - cy0, x - cx0 : x1 - cx0], 0, 1)
-    if guarded:
-        region = guard_highlights(roi_only, region)[0]
+    region = _check_brightening(enh, guard, roi_only, np.clip(context[y - cy0 : y1 - cy0, x - cx0 : x1 - cx0], 0, 1))
     mask = _feather_mask(y1 - y, x1 - x, feather)
     out = image.copy()
     out[y:y1, x:x1] = region * mask + image[y:y1, x:x1] * (1 - mask)

@@ -35,7 +35,7 @@ MIN_LEVEL = 0.05
 _LUMA = np.array(REC601, np.float32)
 
 
-def _block_luminance(x: np.ndarray, block: int) -> np.ndarray:
+def block_luminance(x: np.ndarray, block: int) -> np.ndarray:
     """``(H, W, 3)`` -> ``(H // block, W // block)``: mean Rec. 601 luminance of each whole block."""
     hb, wb = x.shape[0] // block, x.shape[1] // block
     y = x[: hb * block, : wb * block] @ _LUMA
@@ -53,7 +53,7 @@ def guard_highlights(
     scaled.  A photo with fewer than 16 bright blocks is returned unchanged."""
     if before.shape != after.shape:
         raise ValueError(f"before {before.shape} and after {after.shape} differ in shape")
-    lum_in, lum_out = _block_luminance(before, block), _block_luminance(after, block)
+    lum_in, lum_out = block_luminance(before, block), block_luminance(after, block)
     bright = (lum_in >= np.median(lum_in)) & (lum_in > MIN_LEVEL) if lum_in.size else lum_in > 1
     if bright.sum() < 16:
         return after, 0
@@ -62,12 +62,19 @@ def guard_highlights(
     over = bright & (lum_out > limit)
     if not over.any():
         return after, 0
-    scale = np.where(over, limit / np.maximum(lum_out, 1e-6), 1).astype(np.float32)
+    scale = np.where(over, limit / np.maximum(lum_out, 1e-6), 1)
+    return scale_by_blocks(after, scale, block), int(over.sum())
+
+
+def scale_by_blocks(after: np.ndarray, scale: np.ndarray, block: int) -> np.ndarray:
+    """Multiply ``after`` ``(H, W, 3)`` in place by a per-block ``scale`` ``(H // block, W // block)``,
+    interpolated linearly between block centres (and held beyond the outer ones), so the correction
+    has no block edges.  Returns ``after``."""
     import cv2
 
     hb, wb = scale.shape
-    per_pixel = cv2.resize(scale, (wb * block, hb * block), interpolation=cv2.INTER_LINEAR)
+    per_pixel = cv2.resize(scale.astype(np.float32), (wb * block, hb * block), interpolation=cv2.INTER_LINEAR)
     h, w = after.shape[:2]
     per_pixel = np.pad(per_pixel, ((0, h - hb * block), (0, w - wb * block)), mode="edge")
     after *= per_pixel[:, :, None]
-    return after, int(over.sum())
+    return after

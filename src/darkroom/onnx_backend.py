@@ -59,6 +59,7 @@ def export_onnx(name_or_path: str | os.PathLike, out: str | os.PathLike, *, opse
         ("overlap", spec.overlap),
         ("fills_impulses", int(spec.fills_impulses)),
         ("guards_highlights", int(spec.guards_highlights)),
+        ("evens_gain", int(spec.evens_gain)),
     ):
         meta = proto.metadata_props.add()
         meta.key, meta.value = f"darkroom_{key}", str(value)
@@ -124,6 +125,7 @@ def onnx_enhancer(name_or_path: str):
     cue_size = cue_width if isinstance(cue_width, int) else CUE_SIZE  # a symbolic width: the five numbers
     fills_impulses = meta.get("darkroom_fills_impulses") == "1"
     guards = meta.get("darkroom_guards_highlights") == "1"
+    evens = meta.get("darkroom_evens_gain") == "1"
 
     def run(x: np.ndarray, cue: np.ndarray | None = None) -> np.ndarray:
         feed = {names[0]: x}
@@ -143,4 +145,5 @@ def onnx_enhancer(name_or_path: str):
         overlap=overlap,
         fills_impulses=fills_impulses,
         guards_highlights=guards,
+        evens_gain=evens,
     )

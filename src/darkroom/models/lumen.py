@@ -93,6 +93,7 @@ class GatedBlock(nn.Module):
     onnx_tile=1536,  # 12 MP in 7.7 s at 1.42 GB with ONNX Runtime, against 8.9 s at 1.47 GB with 1024 px tiles
     fills_impulses=True,
     guards_highlights=True,
+    evens_gain=True,
     helpers=("darkroom.exposure",),
     width=64,
     enc_blocks=[3, 1],

@@ -42,6 +42,9 @@ class ModelSpec:
     guards_highlights: bool = False
     """Whether the engine tones down bright regions brightened far more than the photo's other
     bright parts (:func:`darkroom.highlights.guard_highlights`)."""
+    evens_gain: bool = False
+    """Whether the engine gives equally bright parts of a photo the same gain, so the model's
+    brightening has no blotches (:func:`darkroom.even_gain.even_out_gain`, after the highlight guard)."""
     helpers: tuple[str, ...] = ()
     """Other darkroom modules whose code fixes the model's outputs (lumen's exposure cue, say):
     :func:`darkroom.checkpoint.fingerprint` hashes them with the constructor's module."""
@@ -65,6 +68,7 @@ def register(
     onnx_tile: int = 0,
     fills_impulses: bool = False,
     guards_highlights: bool = False,
+    evens_gain: bool = False,
     helpers: tuple[str, ...] = (),
     **defaults: Any,
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
@@ -85,6 +89,7 @@ def register(
             onnx_tile=onnx_tile,
             fills_impulses=fills_impulses,
             guards_highlights=guards_highlights,
+            evens_gain=evens_gain,
             helpers=tuple(helpers),
         )
         return constructor

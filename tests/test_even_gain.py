@@ -1,0 +1,82 @@
+"""Even gain: parts of a photo equally bright before come out equally brightened; a photo
+brightened as a whole, by a tone curve or not at all keeps its gains."""
+
+import numpy as np
+import pytest
+
+from darkroom.engine import enhance, load_enhancer
+from darkroom.even_gain import BLOCK, even_out_gain, gain_curve
+from darkroom.models import get_spec
+
+
+def _scene(seed: int = 0, size: int = 128) -> np.ndarray:
+    """A textured photo whose brightness runs from about 0.03 to 0.6 across its width."""
+    rng = np.random.default_rng(seed)
+    base = np.linspace(0.03, 0.6, size, dtype=np.float32)[None, :, None] * np.ones((size, 1, 3), np.float32)
+    return np.clip(base + rng.normal(0, 0.01, (size, size, 3)).astype(np.float32), 0, 1)
+
+
+def _luminance(x: np.ndarray) -> np.ndarray:
+    return x @ np.array([0.299, 0.587, 0.114], np.float32)
+
+
+@pytest.mark.parametrize(
+    "curve",
+    [lambda x: 1.5 * x, lambda x: x**0.6, lambda x: x.copy()],
+    ids=["uniform-gain", "tone-curve", "unchanged"],
+)
+def test_brightening_that_follows_brightness_is_kept(curve):
+    before = _scene()
+    after = np.clip(curve(before), 0, 1).astype(np.float32)
+    expected = after.copy()
+    out, moved = even_out_gain(before, after)
+    np.testing.assert_allclose(out, expected, atol=0.01)
+    # the gain is held below the darkest quantile's centre, so a steep curve there moves a little
+    np.testing.assert_allclose(out[:, 2 * BLOCK :], expected[:, 2 * BLOCK :], atol=0.003)
+    assert moved <= 1 / 16  # at most the darkest of the 16 columns of blocks
+
+
+def test_a_blotch_brightened_unlike_its_equals_is_evened_out():
+    """A quarter of the photo brightened 2.5x, the rest 1.2x: a network's local decision that flipped."""
+    before = _scene(1) * 0.5  # brightness 0.015-0.3, so neither decision clips
+    after = before * 1.2
+    after[:32] = before[:32] * 2.5
+    out, moved = even_out_gain(before, after.copy())
+    assert moved > 0.2
+    blotch, rest = np.s_[: 32 - BLOCK], np.s_[32 + BLOCK :]  # the correction fades over one block
+    gain_blotch = _luminance(out[blotch]).mean() / _luminance(before[blotch]).mean()
+    gain_rest = _luminance(out[rest]).mean() / _luminance(before[rest]).mean()
+    assert abs(gain_blotch - 1.2) < 0.05 and abs(gain_rest - 1.2) < 0.02  # the photo's typical gain
+    np.testing.assert_allclose(out[rest], after[rest], atol=0.005)  # what agreed with it is kept
+    assert out.min() >= 0 and out.max() <= 1
+
+
+def test_the_gain_curve_reads_the_median_gain_at_each_brightness():
+    lum_in = np.repeat(np.linspace(0.05, 0.5, 10), 40).reshape(20, 20)  # 10 brightness levels of 40 blocks
+    lum_out = lum_in * np.where(lum_in < 0.25, 3.0, 1.5)
+    lum_out[0, :3] *= 10  # three outliers do not move the median
+    curve = gain_curve(lum_in, lum_out, bins=10)
+    np.testing.assert_allclose(curve(np.array([0.05, 0.1, 0.45, 0.5])), [3.0, 3.0, 1.5, 1.5])
+    np.testing.assert_allclose(curve(np.array([0.0, 1.0])), [3.0, 1.5])  # held beyond the ends
+
+
+def test_small_images_and_mismatched_shapes():
+    tiny = np.full((32, 32, 3), 0.2, np.float32)  # 16 blocks: too few to read a curve from
+    np.testing.assert_array_equal(even_out_gain(tiny, tiny * 2)[0], tiny * 2)
+    with pytest.raises(ValueError, match="differ in shape"):
+        even_out_gain(tiny, np.zeros((32, 33, 3), np.float32))
+
+
+def test_the_flagship_asks_for_even_gain_and_guard_false_turns_it_off(monkeypatch):
+    import darkroom.engine as engine
+
+    calls = []
+    monkeypatch.setattr(engine, "even_out_gain", lambda before, after: calls.append(1) or (after, 0.0))
+    enh = load_enhancer("lumen", "torch")
+    assert get_spec("lumen").evens_gain and enh.evens_gain
+    photo = _scene(2, 64)
+    enhance(photo, enh)
+    enhance(photo, enh, roi=(8, 8, 40, 40))
+    assert len(calls) == 2
+    enhance(photo, enh, guard=False)
+    assert len(calls) == 2
