@@ -30,10 +30,21 @@ def test_brightening_that_follows_brightness_is_kept(curve):
     after = np.clip(curve(before), 0, 1).astype(np.float32)
     expected = after.copy()
     out, moved = even_out_gain(before, after)
-    np.testing.assert_allclose(out, expected, atol=0.01)
-    # the gain is held below the darkest quantile's centre, so a steep curve there moves a little
-    np.testing.assert_allclose(out[:, 2 * BLOCK :], expected[:, 2 * BLOCK :], atol=0.003)
-    assert moved <= 1 / 16  # at most the darkest of the 16 columns of blocks
+    np.testing.assert_allclose(out[:, 2 * BLOCK : -2 * BLOCK], expected[:, 2 * BLOCK : -2 * BLOCK], atol=0.003)
+    # at the ends a curve is carried on (darkest) or held (brightest), which a steep one outruns a little
+    np.testing.assert_allclose(out, expected, rtol=0.03, atol=0.003)
+    assert moved <= 1 / 16  # at most one of the 16 columns of blocks
+
+
+def test_a_blown_out_light_keeps_its_brightness():
+    """A night photo lifted 3x in its shadows, less and less towards its brightest parts, with a white
+    street lamp the network left white: a gain that falls fast near the top must not be carried on."""
+    before = _scene(3) * 0.5
+    before[40:56, 40:56] = 1.0
+    gain = np.interp(before, [0.0, 0.15, 0.3, 1.0], [3.0, 3.0, 1.2, 1.0])
+    after = np.clip(before * gain, 0, 1).astype(np.float32)
+    out, _ = even_out_gain(before, after.copy())
+    assert out[44:52, 44:52].min() > 0.98
 
 
 def test_a_blotch_brightened_unlike_its_equals_is_evened_out():

@@ -35,8 +35,7 @@ MIN_BLOCKS = 64
 MAX_SCALE = 4.0
 """No block is scaled by more than this, or by less than its inverse."""
 MAX_SLOPE = 1.0
-"""Steepest log-gain per log-luminance carried beyond the darkest and brightest quantiles (a gamma
-of 0.6 is -0.4)."""
+"""Steepest log-gain per log-luminance carried below the darkest quantile (a gamma of 0.6 is -0.4)."""
 MIN_LEVEL = 1e-3
 """Block luminance below which a gain is taken at this level (a black block has no gain of its own)."""
 
@@ -48,9 +47,9 @@ def gain_curve(lum_in: np.ndarray, lum_out: np.ndarray, bins: int = BINS) -> Cal
     The gain at the median luminance of each of ``bins`` brightness quantiles (each of at least
     :data:`BLOCKS_PER_BIN` blocks) is the median of ``lum_out / lum_in`` there.  Between quantiles
     the log-gain is interpolated linearly in log-luminance, so a power-law tone curve is followed
-    exactly.  Beyond the darkest and the brightest quantile the nearest such line goes on (shadows
-    lifted more the darker they are), except that it never raises the gain of the brightest blocks
-    above the brightest quantile's."""
+    exactly.  Below the darkest quantile the first such line goes on (shadows lifted more the darker
+    they are); above the brightest the gain is held, so a blown-out light keeps the brightness the
+    network gave it (carrying a falling gain on darkened a white street lamp to grey)."""
     before, after = lum_in.ravel(), lum_out.ravel()
     order = np.argsort(before, kind="stable")
     parts = np.array_split(order, max(1, min(bins, before.size // BLOCKS_PER_BIN)))
@@ -58,17 +57,14 @@ def gain_curve(lum_in: np.ndarray, lum_out: np.ndarray, bins: int = BINS) -> Cal
     gains = np.log(
         np.array([max(float(np.median(after[p] / np.maximum(before[p], MIN_LEVEL))), MIN_LEVEL) for p in parts])
     )
-    # d log-gain / d log-luminance between neighbouring quantiles; none between quantiles of (nearly)
-    # one brightness, and at most MAX_SLOPE either way, so a noisy end cannot run away
-    steps = np.diff(centres)
-    slopes = np.where(steps > 0.01, np.diff(gains) / np.maximum(steps, 0.01), 0.0) if len(parts) > 1 else [0.0]
-    low, high = float(np.clip(slopes[0], -MAX_SLOPE, MAX_SLOPE)), float(np.clip(slopes[-1], -MAX_SLOPE, 0))
+    # d log-gain / d log-luminance between the two darkest quantiles: none if they are of (nearly) one
+    # brightness, and at most MAX_SLOPE either way, so a noisy end cannot run away
+    step = centres[1] - centres[0] if len(parts) > 1 else 0.0
+    slope = float(np.clip((gains[1] - gains[0]) / step, -MAX_SLOPE, MAX_SLOPE)) if step > 0.01 else 0.0
 
     def curve(lum: np.ndarray) -> np.ndarray:
         t = np.log(np.maximum(lum, MIN_LEVEL))
-        inside = np.interp(t, centres, gains)
-        below, above = gains[0] + low * (t - centres[0]), gains[-1] + high * (t - centres[-1])
-        return np.exp(np.where(t < centres[0], below, np.where(t > centres[-1], above, inside)))
+        return np.exp(np.where(t < centres[0], gains[0] + slope * (t - centres[0]), np.interp(t, centres, gains)))
 
     return curve
 
