@@ -7,10 +7,9 @@ ramps inside that context.  Once the context left after the ramp covers the mode
 field, tiled and whole-image results agree to float rounding.  A model that reads the exposure
 cue (:mod:`darkroom.exposure`) gets the one computed from the whole photo (or the whole ROI) with
 every tile.  A model that asks for it (the flagship) gets the photo with its salt-and-pepper
-impulses filled in first (:mod:`darkroom.impulse`), its output's bright regions held to the
-gain of the photo's bright parts as a whole (:mod:`darkroom.highlights`), and equally bright parts
-given the same gain (:mod:`darkroom.even_gain`).  Memory is bounded by
-the tile size, not the photo size.
+impulses filled in first (:mod:`darkroom.impulse`), its output's bright regions held to the gain
+of the photo's bright parts as a whole (:mod:`darkroom.highlights`), and equally bright parts given
+the same gain (:mod:`darkroom.even_gain`).  Memory is bounded by the tile size, not the photo size.
 """
 
 from __future__ import annotations
