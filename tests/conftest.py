@@ -16,6 +16,21 @@ def smooth_photo(h: int = 64, w: int = 80, seed: int = 0) -> np.ndarray:
     return np.clip(img, 0, 1).astype(np.float32)
 
 
+def graded_scene(
+    seed: int = 0, size: int = 128, low: float = 0.05, high: float = 0.6, noise: float = 0.02
+) -> np.ndarray:
+    """A square float32 RGB photo whose brightness runs from ``low`` to ``high`` across its width, with
+    Gaussian texture of std ``noise``, clipped to [0, 1]: one brightness per column, for the exposure guards."""
+    rng = np.random.default_rng(seed)
+    base = np.linspace(low, high, size, dtype=np.float32)[None, :, None] * np.ones((size, 1, 3), np.float32)
+    return np.clip(base + rng.normal(0, noise, (size, size, 3)).astype(np.float32), 0, 1)
+
+
+def luminance(x: np.ndarray) -> np.ndarray:
+    """Rec. 601 luminance of ``(..., 3)``."""
+    return x @ np.array([0.299, 0.587, 0.114], np.float32)
+
+
 @pytest.fixture
 def photo() -> np.ndarray:
     return smooth_photo()

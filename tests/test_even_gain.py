@@ -4,20 +4,15 @@ brightened as a whole, by a tone curve or not at all keeps its gains."""
 import numpy as np
 import pytest
 
+from conftest import graded_scene, luminance
 from darkroom.engine import enhance, load_enhancer
 from darkroom.even_gain import BLOCK, even_out_gain, gain_curve
 from darkroom.models import get_spec
 
 
-def _scene(seed: int = 0, size: int = 128) -> np.ndarray:
+def _even_scene(seed: int = 0, size: int = 128) -> np.ndarray:
     """A textured photo whose brightness runs from about 0.03 to 0.6 across its width."""
-    rng = np.random.default_rng(seed)
-    base = np.linspace(0.03, 0.6, size, dtype=np.float32)[None, :, None] * np.ones((size, 1, 3), np.float32)
-    return np.clip(base + rng.normal(0, 0.01, (size, size, 3)).astype(np.float32), 0, 1)
-
-
-def _luminance(x: np.ndarray) -> np.ndarray:
-    return x @ np.array([0.299, 0.587, 0.114], np.float32)
+    return graded_scene(seed, size, low=0.03, high=0.6, noise=0.01)
 
 
 @pytest.mark.parametrize(
@@ -26,7 +21,7 @@ def _luminance(x: np.ndarray) -> np.ndarray:
     ids=["uniform-gain", "tone-curve", "unchanged"],
 )
 def test_brightening_that_follows_brightness_is_kept(curve):
-    before = _scene()
+    before = _even_scene()
     after = np.clip(curve(before), 0, 1).astype(np.float32)
     expected = after.copy()
     out, moved = even_out_gain(before, after)
@@ -39,7 +34,7 @@ def test_brightening_that_follows_brightness_is_kept(curve):
 def test_a_blown_out_light_keeps_its_brightness():
     """A night photo lifted 3x in its shadows, less and less towards its brightest parts, with a white
     street lamp the network left white: a gain that falls fast near the top must not be carried on."""
-    before = _scene(3) * 0.5
+    before = _even_scene(3) * 0.5
     before[40:56, 40:56] = 1.0
     gain = np.interp(before, [0.0, 0.15, 0.3, 1.0], [3.0, 3.0, 1.2, 1.0])
     after = np.clip(before * gain, 0, 1).astype(np.float32)
@@ -49,14 +44,14 @@ def test_a_blown_out_light_keeps_its_brightness():
 
 def test_a_blotch_brightened_unlike_its_equals_is_evened_out():
     """A quarter of the photo brightened 2.5x, the rest 1.2x: a network's local decision that flipped."""
-    before = _scene(1) * 0.5  # brightness 0.015-0.3, so neither decision clips
+    before = _even_scene(1) * 0.5  # brightness 0.015-0.3, so neither decision clips
     after = before * 1.2
     after[:32] = before[:32] * 2.5
     out, moved = even_out_gain(before, after.copy())
     assert moved > 0.2
     blotch, rest = np.s_[: 32 - BLOCK], np.s_[32 + BLOCK :]  # the correction fades over one block
-    gain_blotch = _luminance(out[blotch]).mean() / _luminance(before[blotch]).mean()
-    gain_rest = _luminance(out[rest]).mean() / _luminance(before[rest]).mean()
+    gain_blotch = luminance(out[blotch]).mean() / luminance(before[blotch]).mean()
+    gain_rest = luminance(out[rest]).mean() / luminance(before[rest]).mean()
     assert abs(gain_blotch - 1.2) < 0.05 and abs(gain_rest - 1.2) < 0.02  # the photo's typical gain
     np.testing.assert_allclose(out[rest], after[rest], atol=0.005)  # what agreed with it is kept
     assert out.min() >= 0 and out.max() <= 1
@@ -85,7 +80,7 @@ def test_the_flagship_asks_for_even_gain_and_guard_false_turns_it_off(monkeypatc
     monkeypatch.setattr(engine, "even_out_gain", lambda before, after: calls.append(1) or (after, 0.0))
     enh = load_enhancer("lumen", "torch")
     assert get_spec("lumen").evens_gain and enh.evens_gain
-    photo = _scene(2, 64)
+    photo = _even_scene(2, 64)
     enhance(photo, enh)
     enhance(photo, enh, roi=(8, 8, 40, 40))
     assert len(calls) == 2

@@ -5,20 +5,10 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import graded_scene, luminance
 from darkroom.engine import enhance, load_enhancer
 from darkroom.highlights import BLOCK, TOLERANCE, guard_highlights
 from darkroom.models import get_spec
-
-
-def _scene(seed: int = 0, size: int = 128) -> np.ndarray:
-    """A textured photo with luminance spread over about 0.05-0.6."""
-    rng = np.random.default_rng(seed)
-    base = np.linspace(0.05, 0.6, size, dtype=np.float32)[None, :, None] * np.ones((size, 1, 3), np.float32)
-    return np.clip(base + rng.normal(0, 0.02, (size, size, 3)).astype(np.float32), 0, 1)
-
-
-def _luminance(x: np.ndarray) -> np.ndarray:
-    return x @ np.array([0.299, 0.587, 0.114], np.float32)
 
 
 @pytest.mark.parametrize(
@@ -27,7 +17,7 @@ def _luminance(x: np.ndarray) -> np.ndarray:
     ids=["uniform-gain", "gamma", "unchanged"],
 )
 def test_brightening_the_photo_as_a_whole_is_left_alone(curve):
-    before = _scene()
+    before = graded_scene()
     after = curve(before).astype(np.float32)
     expected = after.copy()
     out, scaled = guard_highlights(before, after)
@@ -36,23 +26,23 @@ def test_brightening_the_photo_as_a_whole_is_left_alone(curve):
 
 
 def test_one_bright_region_lifted_alone_is_brought_back_to_the_photos_gain():
-    before = _scene()
+    before = graded_scene()
     after = before.copy()
     region = np.s_[32:64, 96:128]  # a bright part (luminance about 0.5-0.6) of an otherwise untouched photo
     after[region] = np.clip(before[region] * 1.6, 0, 1)
     out, scaled = guard_highlights(before, after.copy())
     assert scaled > 0
     inner = np.s_[32 + BLOCK : 64 - BLOCK, 96 + BLOCK : 128]
-    gain = _luminance(out[inner]).mean() / _luminance(before[inner]).mean()
+    gain = luminance(out[inner]).mean() / luminance(before[inner]).mean()
     assert gain <= TOLERANCE + 0.01
-    assert _luminance(after[inner]).mean() / _luminance(before[inner]).mean() > 1.5
+    assert luminance(after[inner]).mean() / luminance(before[inner]).mean() > 1.5
     far = np.s_[:, : 96 - BLOCK]  # the interpolated correction reaches at most one block beyond the region
     np.testing.assert_array_equal(out[far], after[far])
     assert out.min() >= 0 and out.max() <= 1
 
 
 def test_dark_regions_may_be_lifted_freely():
-    before = _scene()
+    before = graded_scene()
     after = before.copy()
     after[:, :16] = np.clip(before[:, :16] * 4, 0, 1)  # the darkest columns (luminance about 0.05-0.12)
     expected = after.copy()
@@ -79,12 +69,12 @@ class _LiftsOneCorner(torch.nn.Module):
 
 
 def test_the_engine_guards_when_asked_and_the_flagship_asks():
-    photo = _scene(1)
+    photo = graded_scene(1)
     lifted = enhance(photo, _LiftsOneCorner(), guard=False)
     guarded = enhance(photo, _LiftsOneCorner(), guard=True)
     corner = np.s_[: 32 - BLOCK, 64 + BLOCK :]
-    assert _luminance(lifted[corner]).mean() > 1.5 * _luminance(photo[corner]).mean()
-    assert _luminance(guarded[corner]).mean() < 1.25 * _luminance(photo[corner]).mean()
+    assert luminance(lifted[corner]).mean() > 1.5 * luminance(photo[corner]).mean()
+    assert luminance(guarded[corner]).mean() < 1.25 * luminance(photo[corner]).mean()
     assert np.array_equal(enhance(photo, _LiftsOneCorner()), lifted)  # an unregistered module: off by default
     assert get_spec("lumen").guards_highlights
     assert load_enhancer("lumen", "torch").guards_highlights
