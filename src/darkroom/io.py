@@ -113,9 +113,15 @@ def read_image_with_info(
         raise _fail(label, f"corrupt or truncated image ({e})") from None
     if orientation != 1:
         arr = _apply_orientation(arr, orientation)
+    exif_bytes = None
     if exif:
         exif[_ORIENTATION] = 1
-    info = ImageInfo(label, fmt, 16 if sixteen else 8, exif.tobytes() if exif else None, icc)
+        try:
+            exif_bytes = exif.tobytes()
+        except (KeyError, ValueError, TypeError, struct.error, OSError) as e:  # a tag Pillow read but cannot write
+            note = f"{label}: unreadable EXIF metadata ({type(e).__name__}: {e}); the output will not carry it"
+            warnings.warn(note, stacklevel=2)
+    info = ImageInfo(label, fmt, 16 if sixteen else 8, exif_bytes, icc)
     return np.ascontiguousarray(arr, dtype=np.float32), info
 
 
