@@ -43,7 +43,7 @@ def main() -> None:
     without = replace(shipped, evens_gain=False)
     rows, kept = [], []
     for path in tqdm(find_images(a.folder), desc="even gain", unit="photo"):
-        x = read_image(path)[..., :3]
+        x = read_image(path)  # RGB (H, W, 3), whatever the file held
         raw = enhance(x, without)
         # the engine's last step, as enhance(x, shipped) runs it: on what the network saw, after the highlight guard
         out, moved = even_out_gain(fill_impulses(x), raw.copy())

@@ -28,7 +28,9 @@ def graded_scene(
 
 def luminance(x: np.ndarray) -> np.ndarray:
     """Rec. 601 luminance of ``(..., 3)``."""
-    return x @ np.array([0.299, 0.587, 0.114], np.float32)
+    from darkroom.exposure import REC601
+
+    return x @ np.array(REC601, np.float32)
 
 
 @pytest.fixture
