@@ -50,6 +50,17 @@ def test_input_is_never_modified(tiny):
     assert np.array_equal(x, before)
 
 
+def test_enhance_takes_what_load_model_returns_and_refuses_other_objects(tiny, tiny_weights):
+    import darkroom
+
+    x = smooth_photo(40, 56)
+    loaded = darkroom.load_model(str(tiny_weights))  # (module, card), as the README shows
+    out = darkroom.enhance(x, model=loaded, backend="torch")
+    assert np.array_equal(out, enhance(x, load_enhancer(str(tiny_weights), "torch")))
+    with pytest.raises(TypeError, match="not dict"):
+        darkroom.enhance(x, model={"arch": "lumen"})
+
+
 def test_tiled_equals_whole_image_for_a_local_model(tiny):
     x = smooth_photo(300, 420)
     whole = enhance(x, tiny, tile=4096)

@@ -130,6 +130,9 @@ def load_enhancer(name_or_path: str = DEFAULT_MODEL, backend: str = "auto") -> E
 def _as_enhancer(model: str | os.PathLike | Enhancer | Any, backend: str) -> Enhancer:
     if isinstance(model, Enhancer):
         return model
+    if isinstance(model, tuple) and len(model) == 2 and hasattr(model[0], "forward") and isinstance(model[1], dict):
+        module, card = model  # what darkroom.load_model returns
+        return replace(_as_enhancer(module, backend), card=card)
     if hasattr(model, "forward"):  # a torch module
         from .models import find_spec
 
@@ -149,6 +152,11 @@ def _as_enhancer(model: str | os.PathLike | Enhancer | Any, backend: str) -> Enh
             fills_impulses=fills,
             guards_highlights=guards,
             evens_gain=evens,
+        )
+    if not isinstance(model, (str, os.PathLike)):
+        raise TypeError(
+            f"model must be a model name, a weights path, a torch module, an Enhancer or what "
+            f"darkroom.load_model returns, not {type(model).__name__}"
         )
     return load_enhancer(str(model), backend)
 
@@ -292,7 +300,8 @@ def enhance(
 ) -> np.ndarray:
     """Enhance a photo: float32 RGB ``(H, W, 3)`` in [0, 1] -> the same shape, in [0, 1].
 
-    ``model``: a shipped name, a weights path, an :class:`Enhancer` or a torch module.
+    ``model``: a shipped name, a weights path, an :class:`Enhancer`, a torch module or the
+    ``(module, card)`` pair :func:`darkroom.load_model` returns.
     ``tile`` and ``overlap`` default to the model's own (1024 and 192 px for lumen; 512 and
     64 for the full-resolution originals), which keep 12 megapixels under 2 GB.
     ``roi=(x, y, w, h)`` enhances only that rectangle (clipped to the image) and blends it in
