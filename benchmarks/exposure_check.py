@@ -11,7 +11,10 @@ noise, enhances them and scores each against its own reference:
   the model should leave it alone;
 * ``dim-0.6``: ``0.6 x``, an under-exposed photo that is also the reference;
 * ``dark-0.35``: the ``dark-gauss`` preset, reference ``x``;
-* ``dark-0.25-gamma1.5``: ``0.25 x ** 1.5`` plus noise, reference ``x``.
+* ``dark-0.25-gamma1.5``: ``0.25 x ** 1.5`` plus noise, reference ``x``;
+* ``night-0.08``: :func:`darkroom.degrade.night` (``0.08 x ** 1.2`` but for the brightest 3% of
+  pixels at 0.5 or more, kept with a 3 px glow) plus noise, reference ``x``: a dark photo with
+  bright lights, which should be brightened too.
 
 It reports PSNR and the mean brightness shift (output mean minus reference mean; positive is
 brighter), and writes benchmarks/results/exposure/exposure-check.json and .md.
@@ -26,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 OUT = Path(__file__).parent / "results" / "exposure"
-CASES = ("low-key", "dim-0.6", "dark-0.35", "dark-0.25-gamma1.5")
+CASES = ("low-key", "dim-0.6", "dark-0.35", "dark-0.25-gamma1.5", "night-0.08")
 
 
 def make_case(case: str, x: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -43,6 +46,8 @@ def make_case(case: str, x: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarr
         return dg.apply_preset(x, "dark-gauss", rng=seed), x
     if case == "dark-0.25-gamma1.5":
         return dg.gaussian(dg.darken(x, 0.25, gamma=1.5), 10 / 255, clip=True, rng=seed), x
+    if case == "night-0.08":
+        return dg.gaussian(dg.night(x, 0.08, gamma=1.2, lights=0.03, glow=3.0), 5 / 255, clip=True, rng=seed), x
     raise ValueError(f"unknown case {case!r}")
 
 
@@ -91,7 +96,7 @@ def main() -> None:
         f"# Exposure check ({len(files)} held-out photos of {args.data}, {args.crop} px crops)",
         "",
         "PSNR in dB / mean brightness shift (largest shift). low-key and dim-0.6 should stay as they are;",
-        "the dark cases should be brightened back to the photo.",
+        "the dark and night cases should be brightened back to the photo.",
         "",
         "| model | " + " | ".join(CASES) + " |",
         "|---" * (len(CASES) + 1) + "|",

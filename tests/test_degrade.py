@@ -279,3 +279,38 @@ def test_dim_scenes_can_be_kept_above_a_highlight_level():
     y = dg.dim_scene(dark, np.random.default_rng(1), config)
     assert highlight_level(y) < 0.5
     assert y.max() <= dark.max() + 1e-6
+
+
+def _lamp_scene() -> np.ndarray:
+    """A mid-grey photo (0.4) with one bright lamp (0.95, 8x8 pixels) in its middle."""
+    x = np.full((64, 64, 3), 0.4, np.float32)
+    x[28:36, 28:36] = 0.95
+    return x
+
+
+def test_night_keeps_the_lights_and_darkens_the_rest():
+    from darkroom.exposure import highlight_level
+
+    x = _lamp_scene()
+    y = dg.night(x, 0.1, lights=0.02, glow=1.0)
+    np.testing.assert_allclose(y[30:34, 30:34], 0.95, atol=1e-6)  # the lamp is kept as it is
+    np.testing.assert_allclose(y[:8, :8], 0.04, atol=1e-6)  # far from it: 0.1 x
+    assert 0.04 < y[27, 31, 0] < 0.95  # its glow lights the pixels beside it
+    assert highlight_level(y) > 0.9  # a photo darkened as a whole would have lost this
+    assert y.dtype == np.float32 and np.array_equal(x, _lamp_scene())  # the input is untouched
+    # nothing at 0.5 or above: the photo is darkened as a whole, whatever fraction is asked for
+    np.testing.assert_allclose(dg.night(x * 0.5, 0.1, lights=0.05), dg.darken(x * 0.5, 0.1), atol=1e-7)
+    with pytest.raises(ValueError, match="H, W, 3"):
+        dg.night(x[..., 0], 0.1)
+
+
+def test_random_mix_draws_night_scenes_only_when_asked():
+    x = _lamp_scene()
+    quiet = dict(p_clean=0, p_lowlight=0, noise_weights=(0, 0, 0, 0, 1))
+    nights = [dg.random_mix(x, s, dg.MixConfig(p_night=1.0, p_dark=0, **quiet)) for s in range(5)]
+    for y in nights:
+        assert y[31, 31, 0] == pytest.approx(0.95) and y[0, 0, 0] <= 0.2 * 0.4 + 1e-6
+    # p_night = 0 draws nothing extra: an older recipe's pairs are unchanged
+    old, new = dg.MixConfig(p_dark=0.5, **quiet), dg.MixConfig(p_dark=0.5, p_night=0, **quiet)
+    for s in range(5):
+        assert np.array_equal(dg.random_mix(x, s, old), dg.random_mix(x, s, new))

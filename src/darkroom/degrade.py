@@ -299,6 +299,29 @@ def darken(x: Array, factor: float, *, gamma: float = 1.0) -> Array:
     return base * float(factor)
 
 
+def night(x: np.ndarray, factor: float, *, gamma: float = 1.0, lights: float = 0.03, glow: float = 3.0) -> np.ndarray:
+    """A night scene made from a well-lit photo ``x`` ``(H, W, 3)`` in [0, 1] (NumPy only): the
+    photo darkened as :func:`darken` does, except its lights, kept as they are.
+
+    The lights are the brightest ``lights`` fraction of the pixels by luminance, and only those at
+    0.5 or above (a photo with nothing that bright comes out darkened as a whole).  A Gaussian glow
+    of ``glow`` pixels softens their edges, as lamps light what is around them.  A photo darkened as
+    a whole has no highlights, so a model trained only on those learns that a photo with bright
+    lights was never darkened and leaves real night photos dark."""
+    import cv2
+
+    x = np.asarray(_check(x), np.float32)
+    if x.ndim != 3 or x.shape[2] != 3:
+        raise ValueError(f"night needs an (H, W, 3) image, got shape {x.shape}")
+    luma = x @ np.asarray(REC601, np.float32)
+    threshold = max(float(np.quantile(luma, 1.0 - float(lights))), 0.5)
+    mask = (luma >= threshold).astype(np.float32)
+    if glow > 0:
+        mask = np.maximum(mask, np.minimum(1.0, 2.0 * cv2.GaussianBlur(mask, (0, 0), float(glow))))
+    mask = mask[..., None]
+    return (mask * x + (1.0 - mask) * darken(x, factor, gamma=gamma)).astype(np.float32)
+
+
 def srgb_to_linear(x: Array) -> Array:
     """IEC 61966-2-1 sRGB decoding; input and output in [0, 1]."""
     x = _check(x)
@@ -439,6 +462,15 @@ class MixConfig:
     (``dark_factor`` at most 0.4, say) have highlight levels below 0.4, so dim scenes held at 0.5 or more
     never look like them; without this a low-key curve such as ``0.5 * x ** 1.8`` takes a photo's
     highlights of 0.8 down to 0.33 and teaches the model to leave darkened photos dark.  0 turns it off."""
+    p_night: float = 0.0
+    """Chance, among the draws that are neither clean nor ``lowlight``, of a night scene
+    (:func:`night`): darkened but for its lights, to be brightened back to the photo.  0 draws no
+    number, so older recipes make the same pairs."""
+    night_factor: tuple[float, float] = (0.02, 0.2)
+    night_gamma: tuple[float, float] = (1.0, 1.5)
+    night_lights: tuple[float, float] = (0.003, 0.08)
+    """Range of the fraction of pixels kept as lights (drawn log-uniformly)."""
+    night_glow: tuple[float, float] = (1.0, 6.0)
     p_correlated: float = 0.0
     """Chance that Gaussian noise is camera-like, correlated across pixels and channels
     (:func:`correlated_gaussian`, clipped as a camera's output is) instead of white."""
@@ -490,7 +522,15 @@ def random_mix(x: np.ndarray, rng: Rng = None, config: MixConfig = MixConfig()) 
         photons = float(np.exp(g.uniform(*np.log(config.lowlight_photons))))
         return lowlight(x, exposure=exposure, photons=photons, read_noise=g.uniform(0, 0.002), rng=g)
     y = x
-    if g.random() < config.p_dark:
+    if config.p_night > 0 and g.random() < config.p_night and np.ndim(x) == 3:
+        y = night(
+            x,
+            g.uniform(*config.night_factor),
+            gamma=g.uniform(*config.night_gamma),
+            lights=float(np.exp(g.uniform(*np.log(config.night_lights)))),
+            glow=g.uniform(*config.night_glow),
+        )
+    elif g.random() < config.p_dark:
         y = darken(y, g.uniform(*config.dark_factor), gamma=g.uniform(*config.dark_gamma))
     kind = g.choice(5, p=np.asarray(config.noise_weights) / sum(config.noise_weights))
     if kind == 0 and config.p_correlated > 0 and g.random() < config.p_correlated:
