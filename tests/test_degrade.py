@@ -310,7 +310,21 @@ def test_random_mix_draws_night_scenes_only_when_asked():
     nights = [dg.random_mix(x, s, dg.MixConfig(p_night=1.0, p_dark=0, **quiet)) for s in range(5)]
     for y in nights:
         assert y[31, 31, 0] == pytest.approx(0.95) and y[0, 0, 0] <= 0.2 * 0.4 + 1e-6
+    grey = x[..., :1]  # night scenes are made from RGB photos only: a grey one passes through
+    assert np.array_equal(dg.random_mix(grey, 0, dg.MixConfig(p_night=1.0, p_dark=0, **quiet)), grey)
     # p_night = 0 draws nothing extra: an older recipe's pairs are unchanged
     old, new = dg.MixConfig(p_dark=0.5, **quiet), dg.MixConfig(p_dark=0.5, p_night=0, **quiet)
     for s in range(5):
         assert np.array_equal(dg.random_mix(x, s, old), dg.random_mix(x, s, new))
+
+
+def test_random_mix_crushes_shadows_and_keeps_highlights_only_when_asked():
+    ramp = np.linspace(0, 1, 256, dtype=np.float32)[None, :, None].repeat(8, 0).repeat(3, 2)
+    quiet = dict(p_clean=0, p_lowlight=0, noise_weights=(0, 0, 0, 0, 1))
+    for s in range(5):
+        y = dg.random_mix(ramp, s, dg.MixConfig(p_crush=1.0, p_dark=0, **quiet))
+        assert y[0, -1, 0] >= 0.7 - 1e-6  # the highlight stays bright...
+        assert y[0, 102, 0] <= 0.4**2.5 + 1e-6  # ...and a mid-tone of 0.4 sinks to 0.1 or below
+    old, new = dg.MixConfig(p_dark=0.5, **quiet), dg.MixConfig(p_dark=0.5, p_crush=0, **quiet)
+    for s in range(5):  # p_crush = 0 draws nothing extra: an older recipe's pairs are unchanged
+        assert np.array_equal(dg.random_mix(ramp, s, old), dg.random_mix(ramp, s, new))

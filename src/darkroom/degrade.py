@@ -305,7 +305,7 @@ def night(x: np.ndarray, factor: float, *, gamma: float = 1.0, lights: float = 0
 
     The lights are the brightest ``lights`` fraction of the pixels by luminance, and only those at
     0.5 or above (a photo with nothing that bright comes out darkened as a whole).  A Gaussian glow
-    of ``glow`` pixels softens their edges, as lamps light what is around them.  A photo darkened as
+    of ``glow`` pixels spreads their light onto what is around them, as lamps do.  A photo darkened as
     a whole has no highlights, so a model trained only on those learns that a photo with bright
     lights was never darkened and leaves real night photos dark."""
     import cv2
@@ -471,6 +471,13 @@ class MixConfig:
     night_lights: tuple[float, float] = (0.003, 0.08)
     """Range of the fraction of pixels kept as lights (drawn log-uniformly)."""
     night_glow: tuple[float, float] = (1.0, 6.0)
+    p_crush: float = 0.0
+    """Chance, among the draws that are neither clean, ``lowlight`` nor night scenes, of crushed
+    shadows: ``factor * x ** gamma`` with a steep ``gamma`` (``crush_gamma``), which keeps the
+    highlights bright and sinks everything else, as a night photo's single global tone curve does.
+    0 draws no number, so older recipes make the same pairs."""
+    crush_factor: tuple[float, float] = (0.7, 1.0)
+    crush_gamma: tuple[float, float] = (2.5, 4.0)
     p_correlated: float = 0.0
     """Chance that Gaussian noise is camera-like, correlated across pixels and channels
     (:func:`correlated_gaussian`, clipped as a camera's output is) instead of white."""
@@ -522,7 +529,7 @@ def random_mix(x: np.ndarray, rng: Rng = None, config: MixConfig = MixConfig()) 
         photons = float(np.exp(g.uniform(*np.log(config.lowlight_photons))))
         return lowlight(x, exposure=exposure, photons=photons, read_noise=g.uniform(0, 0.002), rng=g)
     y = x
-    if config.p_night > 0 and g.random() < config.p_night and np.ndim(x) == 3:
+    if config.p_night > 0 and g.random() < config.p_night and np.shape(x)[2:] == (3,):
         y = night(
             x,
             g.uniform(*config.night_factor),
@@ -530,6 +537,8 @@ def random_mix(x: np.ndarray, rng: Rng = None, config: MixConfig = MixConfig()) 
             lights=float(np.exp(g.uniform(*np.log(config.night_lights)))),
             glow=g.uniform(*config.night_glow),
         )
+    elif config.p_crush > 0 and g.random() < config.p_crush:
+        y = darken(y, g.uniform(*config.crush_factor), gamma=g.uniform(*config.crush_gamma))
     elif g.random() < config.p_dark:
         y = darken(y, g.uniform(*config.dark_factor), gamma=g.uniform(*config.dark_gamma))
     kind = g.choice(5, p=np.asarray(config.noise_weights) / sum(config.noise_weights))
