@@ -17,7 +17,9 @@ noise, enhances them and scores each against its own reference:
   bright lights, which should be brightened too.
 
 It reports PSNR and the mean brightness shift (output mean minus reference mean; positive is
-brighter), and writes benchmarks/results/exposure/exposure-check.json and .md.
+brighter), and for each model after the first the photo that lost most against the first: a mean
+over 16 photos hides one photo flipped between "brighten" and "leave alone", which costs 7 dB or
+more on its own.  Writes benchmarks/results/exposure/exposure-check.json and .md.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def make_case(case: str, x: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarr
 
 def check(model: str, cases: dict[str, list[tuple[np.ndarray, np.ndarray]]]) -> dict:
     """Scores of one model on ``cases`` (case -> ``(input, reference)`` pairs): per case, mean
-    PSNR, mean and largest brightness shift."""
+    PSNR, mean and largest brightness shift, and each photo's PSNR."""
     from darkroom.engine import enhance, load_enhancer
     from darkroom.metrics import psnr
 
@@ -69,8 +71,28 @@ def check(model: str, cases: dict[str, list[tuple[np.ndarray, np.ndarray]]]) -> 
             "psnr": round(float(np.mean(scores)), 2),
             "mean_shift": round(float(np.mean(shifts)), 3),
             "largest_shift": round(float(np.max(shifts)), 3),
+            "per_photo": [round(float(v), 2) for v in scores],
         }
     return rows
+
+
+def lost_most(report: dict) -> list[str]:
+    """Markdown lines: for each model after the first, per case, the photo whose PSNR fell most
+    against the first model (empty when only one model was checked)."""
+    names = list(report["models"])
+    if len(names) < 2:
+        return []
+    base = report["models"][names[0]]
+    lines = ["", f"Photo that lost most against {names[0]} (PSNR in dB):", ""]
+    lines += ["| model | " + " | ".join(CASES) + " |", "|---" * (len(CASES) + 1) + "|"]
+    for m in names[1:]:
+        cells = []
+        for case in CASES:
+            before, after = base[case]["per_photo"], report["models"][m][case]["per_photo"]
+            i = int(np.argmin(np.subtract(after, before)))
+            cells.append(f"{report['photos'][i]}: {before[i]:.2f} -> {after[i]:.2f}")
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def main() -> None:
@@ -104,6 +126,7 @@ def main() -> None:
     for m, rows in report["models"].items():
         cells = [f"{r['psnr']:.2f} / {r['mean_shift']:+.3f} ({r['largest_shift']:+.3f})" for r in rows.values()]
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    lines += lost_most(report)
     (OUT / "exposure-check.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

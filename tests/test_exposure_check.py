@@ -1,0 +1,34 @@
+"""benchmarks/exposure_check.py: the photo that lost most is named, so one flipped photo shows."""
+
+import importlib.util
+from pathlib import Path
+
+SCRIPT = Path(__file__).parent.parent / "benchmarks" / "exposure_check.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("exposure_check", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def report_of(per_model: dict[str, list[float]], check) -> dict:
+    """A report in the script's shape where every case has the same per-photo scores."""
+    return {
+        "photos": ["a.jpg", "b.jpg", "c.jpg"],
+        "models": {m: {case: {"per_photo": scores} for case in check.CASES} for m, scores in per_model.items()},
+    }
+
+
+def test_the_photo_with_the_largest_drop_is_named_not_the_lowest_score():
+    check = load_script()
+    # b.jpg has the lowest score in both, but c.jpg fell most (40 -> 30): that is the flip to show
+    lines = check.lost_most(report_of({"old": [35.0, 20.0, 40.0], "new": [36.0, 19.0, 30.0]}, check))
+    row = next(line for line in lines if line.startswith("| new |"))
+    assert row.count("c.jpg: 40.00 -> 30.00") == len(check.CASES)
+
+
+def test_one_model_has_nothing_to_lose_against():
+    check = load_script()
+    assert check.lost_most(report_of({"old": [35.0, 20.0, 40.0]}, check)) == []
