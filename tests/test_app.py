@@ -56,6 +56,16 @@ def test_enhance_returns_the_image_with_the_same_size(client):
     assert out.shape == (48, 64, 3) and out.mean() > 0.5 * smooth_photo(48, 64).mean() + 0.05
 
 
+def test_exposure_keep_removes_the_brightening(client):
+    data = png()
+    before, _ = read_image_with_info(data)
+    auto, _ = read_image_with_info(client.post("/api/enhance", files={"file": ("a.png", data)}).content)
+    r = client.post("/api/enhance", files={"file": ("a.png", data)}, data={"exposure": "keep"})
+    kept, _ = read_image_with_info(r.content)
+    assert auto.mean() > before.mean() + 0.05  # this model brightens everything
+    assert abs(kept.mean() - before.mean()) < 0.01
+
+
 def test_roi_leaves_the_rest_untouched(client):
     original = (smooth_photo(48, 64) * 0.5 * 255 + 0.5).astype(np.uint8)
     data = encode_image(original / 255.0, ".png")
@@ -89,6 +99,7 @@ def test_jpeg_keeps_exif_and_format_choice_works(client):
         ("a.png", png(), {"roi": "1,2"}, 400, "four integers"),
         ("a.png", png(), {"roi": "500,500,10,10"}, 500, "outside"),
         ("a.png", png(), {"format": "gif"}, 400, "unknown output format"),
+        ("a.png", png(), {"exposure": "bright"}, 400, "unknown exposure 'bright'"),
     ],
 )
 def test_bad_requests_get_clear_messages(client, name, data, fields, status, message):

@@ -203,6 +203,18 @@ def test_cli_no_guard_turns_the_highlight_guard_off(tiny_weights, tmp_path, monk
     assert cli([*base, "-o", str(tmp_path / "raw"), "--no-guard"]) == 0 and len(calls) == 1
 
 
+def test_cli_exposure_keep_divides_the_brightening_out(tiny_weights, tmp_path, monkeypatch):
+    import darkroom.engine as engine
+
+    calls = []
+    real = engine.keep_exposure
+    monkeypatch.setattr(engine, "keep_exposure", lambda before, after: calls.append(1) or real(before, after))
+    write_image(tmp_path / "in" / "a.png", smooth_photo(40, 48))
+    base = ["enhance", str(tmp_path / "in"), "--model", str(tiny_weights), "--backend", "torch", "-q"]
+    assert cli([*base, "-o", str(tmp_path / "auto")]) == 0 and not calls  # the default: the model's judgement
+    assert cli([*base, "-o", str(tmp_path / "kept"), "--exposure", "keep"]) == 0 and len(calls) == 1
+
+
 def test_onnx_matches_torch(tiny_weights, tmp_path, monkeypatch):
     monkeypatch.setenv("DARKROOM_CACHE", str(tmp_path / "cache"))
     assert cli(["export", "--model", str(tiny_weights), "-o", str(tmp_path / "tiny.onnx")]) == 0

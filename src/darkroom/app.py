@@ -6,7 +6,8 @@ worker thread; up to ``queue_size`` requests wait their turn, and beyond that th
 ``503`` with a ``Retry-After`` header instead of dropping or overloading.
 
 REST:
-    ``POST /api/enhance``  multipart ``file`` (+ ``model``, ``roi`` "X,Y,W,H", ``format``) -> the image
+    ``POST /api/enhance``  multipart ``file`` (+ ``model``, ``roi`` "X,Y,W,H", ``format``,
+                           ``exposure`` "auto" or "keep") -> the image
     ``POST /api/jobs``     same fields -> ``{"id"}``; ``GET /api/jobs/{id}`` -> status and progress;
     ``GET /api/jobs/{id}/result`` -> the image; ``GET /api/jobs/{id}/preview/{before|after}`` -> PNG
     ``POST /api/preview``  multipart ``file`` -> a PNG preview (for formats browsers cannot show)
@@ -119,7 +120,7 @@ def create_app(
     models may be asked for (default: all in ``weights_dir``, the package's own by default);
     clients name models, never paths."""
     from .checkpoint import WEIGHTS_DIR, read_card
-    from .engine import enhance, load_enhancer, parse_roi
+    from .engine import EXPOSURES, enhance, load_enhancer, parse_roi
     from .io import ImageError, encode_image, output_suffix, read_image_with_info
 
     weights_dir = Path(weights_dir or WEIGHTS_DIR)
@@ -144,9 +145,13 @@ def create_app(
         except ImageError as e:
             raise HTTPException(400, str(e)) from None
 
-    def make_job(data: bytes, name: str, model: str, roi: str | None, fmt: str | None) -> tuple[Job, callable]:
+    def make_job(
+        data: bytes, name: str, model: str, roi: str | None, fmt: str | None, exposure: str = "auto"
+    ) -> tuple[Job, callable]:
         if model not in allowed:
             raise HTTPException(400, f"unknown model {model!r}; choose from {', '.join(allowed) or 'none shipped'}")
+        if exposure not in EXPOSURES:
+            raise HTTPException(400, f"unknown exposure {exposure!r}; choose from {', '.join(EXPOSURES)}")
         try:
             region = parse_roi(roi) if roi else None
             suffix = output_suffix(fmt) if fmt else _default_suffix(name)
@@ -157,7 +162,13 @@ def create_app(
 
         def work(job: Job) -> None:
             enhancer = load_enhancer(str(weights_dir / f"{model}.safetensors"))
-            out = enhance(image, enhancer, roi=region, progress=lambda d, t: setattr(job, "progress", 0.95 * d / t))
+            out = enhance(
+                image,
+                enhancer,
+                roi=region,
+                exposure=exposure,
+                progress=lambda d, t: setattr(job, "progress", 0.95 * d / t),
+            )
             depth = 16 if info.bit_depth == 16 and suffix in (".png", ".tiff") else 8
             job.result = encode_image(out, suffix, bit_depth=depth, exif=info.exif, icc_profile=info.icc_profile)
             job.before, job.after = image, out
@@ -192,11 +203,12 @@ def create_app(
         model: str = Form(default_model),
         roi: str | None = Form(None),
         format: str | None = Form(None),
+        exposure: str = Form("auto"),
     ):
         import asyncio
 
         job, work = await run_in_threadpool(
-            make_job, await read_upload(file), file.filename or "upload", model, roi, format
+            make_job, await read_upload(file), file.filename or "upload", model, roi, format, exposure
         )  # decoding a large photo must not block the event loop
         submit(job, work)
         while job.status in ("queued", "running"):
@@ -215,9 +227,10 @@ def create_app(
         model: str = Form(default_model),
         roi: str | None = Form(None),
         format: str | None = Form(None),
+        exposure: str = Form("auto"),
     ) -> dict:
         job, work = await run_in_threadpool(
-            make_job, await read_upload(file), file.filename or "upload", model, roi, format
+            make_job, await read_upload(file), file.filename or "upload", model, roi, format, exposure
         )  # decoding a large photo must not block the event loop
         submit(job, work)
         return {"id": job.id}

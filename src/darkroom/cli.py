@@ -49,6 +49,7 @@ def _cmd_enhance(a: argparse.Namespace) -> int:
             overlap=a.overlap,
             max_pixels=a.max_pixels,
             guard=False if a.no_guard else None,
+            exposure=a.exposure,
         ),
         fmt=a.format,
         force=a.force,
@@ -162,6 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-guard",
         action="store_true",
         help="keep the model's brightening as it made it (the flagship's highlight guard and even gain are on)",
+    )
+    s.add_argument(
+        "--exposure",
+        choices=["auto", "keep"],
+        default="auto",
+        help="auto: brighten as the model judges; keep: remove noise only, for photos meant to be dark",
     )
     s.add_argument("--max-pixels", type=int, default=None, help="refuse larger images (default 100 MP)")
     s.add_argument("-q", "--quiet", action="store_true")

@@ -27,6 +27,7 @@ import numpy as np
 from .even_gain import even_out_gain
 from .highlights import guard_highlights
 from .impulse import fill_impulses
+from .keep_exposure import keep_exposure
 
 DEFAULT_MODEL = "lumen"
 BACKENDS = ("auto", "torch", "onnx")
@@ -276,13 +277,23 @@ def _feather_mask(h: int, w: int, feather: int) -> np.ndarray:
     return (_ramp(h, f, f)[:, None] * _ramp(w, f, f)[None, :])[:, :, None]
 
 
-def _check_brightening(enh: Enhancer, guard: bool | None, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+EXPOSURES = ("auto", "keep")
+"""``auto``: the model brightens the photo as it judges; ``keep``: denoise only, the photo keeps
+its brightness (:mod:`darkroom.keep_exposure`)."""
+
+
+def _check_brightening(
+    enh: Enhancer, guard: bool | None, exposure: str, before: np.ndarray, after: np.ndarray
+) -> np.ndarray:
     """The highlight guard, then even gain, on the model's output ``after`` (changed in place) of
-    ``before``, both ``(H, W, 3)`` in [0, 1]: each where the model asks for it, or as ``guard`` says."""
+    ``before``, both ``(H, W, 3)`` in [0, 1]: each where the model asks for it, or as ``guard`` says;
+    then, for ``exposure="keep"``, the brightening divided out."""
     if enh.guards_highlights if guard is None else guard:
         after = guard_highlights(before, after)[0]
     if enh.evens_gain if guard is None else guard:
         after = even_out_gain(before, after)[0]
+    if exposure == "keep":
+        after = keep_exposure(before, after)
     return after
 
 
@@ -297,6 +308,7 @@ def enhance(
     backend: str = "auto",
     progress: Callable[[int, int], None] | None = None,
     guard: bool | None = None,
+    exposure: str = "auto",
 ) -> np.ndarray:
     """Enhance a photo: float32 RGB ``(H, W, 3)`` in [0, 1] -> the same shape, in [0, 1].
 
@@ -309,6 +321,8 @@ def enhance(
     ``guard`` turns the checks on how the model brightened the photo on or off: the highlight
     guard (:mod:`darkroom.highlights`) and even gain (:mod:`darkroom.even_gain`); by default each
     is the model's own choice (both on for lumen).
+    ``exposure="keep"`` removes noise but keeps the photo's brightness, for a photo meant to be
+    dark (a low-key portrait, a night scene); ``"auto"`` lets the model brighten it as it judges.
     The input array is never modified.
 
     >>> import numpy as np, torch
@@ -321,12 +335,14 @@ def enhance(
         image = np.repeat(image[:, :, None], 3, axis=2)
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"expected an (H, W, 3) image, got shape {image.shape}")
+    if exposure not in EXPOSURES:
+        raise ValueError(f"exposure must be one of {', '.join(EXPOSURES)}, got {exposure!r}")
     enh = _as_enhancer(model, backend)
     prepare = fill_impulses if enh.fills_impulses else (lambda x: x)
     if roi is None:
         seen = prepare(image)
         out = run_tiled(enh, seen, tile=tile, overlap=overlap, progress=progress)
-        return _check_brightening(enh, guard, seen, np.clip(out, 0, 1, out=out))
+        return _check_brightening(enh, guard, exposure, seen, np.clip(out, 0, 1, out=out))
     h, w = image.shape[:2]
     x, y, rw, rh = roi
     x1, y1 = min(w, x + rw), min(h, y + rh)
@@ -339,7 +355,8 @@ def enhance(
     roi_only = context[y - cy0 : y1 - cy0, x - cx0 : x1 - cx0]
     cue = image_cue(enh, roi_only)  # the ROI is brightened as a photo of its own
     context = run_tiled(enh, context, tile=tile, overlap=overlap, progress=progress, cue=cue)
-    region = _check_brightening(enh, guard, roi_only, np.clip(context[y - cy0 : y1 - cy0, x - cx0 : x1 - cx0], 0, 1))
+    region = np.clip(context[y - cy0 : y1 - cy0, x - cx0 : x1 - cx0], 0, 1)
+    region = _check_brightening(enh, guard, exposure, roi_only, region)
     mask = _feather_mask(y1 - y, x1 - x, feather)
     out = image.copy()
     out[y:y1, x:x1] = region * mask + image[y:y1, x:x1] * (1 - mask)
