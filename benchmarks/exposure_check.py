@@ -9,6 +9,11 @@ noise, enhances them and scores each against its own reference:
 
 * ``low-key``: ``0.9 x ** 1.8`` (dark mid-tones, highlights kept); the reference is itself, so
   the model should leave it alone;
+* ``low-key-dim``: the same, only the photos whose low-key version is dim rather than dark (median
+  luminance at least ``--dark-median``, 0.12, the line :mod:`night_check` draws): below it, darkroom
+  brightens by design, as real night photos need, and a photo meant to be that dark takes
+  ``exposure="keep"``;
+* ``low-key-keep``: every low-key photo enhanced with ``exposure="keep"`` (denoise only);
 * ``dim-0.6``: ``0.6 x``, an under-exposed photo that is also the reference;
 * ``dark-0.35``: the ``dark-gauss`` preset, reference ``x``;
 * ``dark-0.25-gamma1.5``: ``0.25 x ** 1.5`` plus noise, reference ``x``;
@@ -31,14 +36,16 @@ from pathlib import Path
 import numpy as np
 
 OUT = Path(__file__).parent / "results" / "exposure"
-CASES = ("low-key", "dim-0.6", "dark-0.35", "dark-0.25-gamma1.5", "night-0.08")
+CASES = ("low-key", "low-key-dim", "low-key-keep", "dim-0.6", "dark-0.35", "dark-0.25-gamma1.5", "night-0.08")
+KEEP = ("low-key-keep",)
+"""Cases enhanced with ``exposure="keep"``."""
 
 
 def make_case(case: str, x: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``(input, reference)`` for one case; ``x`` ``(H, W, 3)`` in [0, 1]."""
     from darkroom import degrade as dg
 
-    if case == "low-key":
+    if case.startswith("low-key"):
         ref = (0.9 * x**1.8).astype(np.float32)
         return dg.gaussian(ref, 5 / 255, clip=True, rng=seed), ref
     if case == "dim-0.6":
@@ -53,9 +60,25 @@ def make_case(case: str, x: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarr
     raise ValueError(f"unknown case {case!r}")
 
 
-def check(model: str, cases: dict[str, list[tuple[np.ndarray, np.ndarray]]]) -> dict:
-    """Scores of one model on ``cases`` (case -> ``(input, reference)`` pairs): per case, mean
-    PSNR, mean and largest brightness shift, and each photo's PSNR."""
+def median_luminance(x: np.ndarray) -> float:
+    """The median Rec. 601 luminance of ``x`` ``(H, W, 3)`` in [0, 1]."""
+    return float(np.median(x @ np.array([0.299, 0.587, 0.114], np.float32)))
+
+
+def make_cases(names: list[str], photos: list[np.ndarray], dark_median: float) -> dict[str, list[tuple]]:
+    """case -> ``(photo name, input, reference)`` for every photo the case scores."""
+    cases = {}
+    for case in CASES:
+        triples = [(n, *make_case(case, x, i)) for i, (n, x) in enumerate(zip(names, photos))]
+        if case == "low-key-dim":
+            triples = [t for t in triples if median_luminance(t[1]) >= dark_median]
+        cases[case] = triples
+    return cases
+
+
+def check(model: str, cases: dict[str, list[tuple[str, np.ndarray, np.ndarray]]]) -> dict:
+    """Scores of one model on ``cases`` (case -> ``(name, input, reference)``): per case, mean
+    PSNR, mean and largest brightness shift, and each photo's PSNR by name."""
     from darkroom.engine import enhance, load_enhancer
     from darkroom.metrics import psnr
 
@@ -63,15 +86,15 @@ def check(model: str, cases: dict[str, list[tuple[np.ndarray, np.ndarray]]]) -> 
     rows = {}
     for case, pairs in cases.items():
         scores, shifts = [], []
-        for inp, ref in pairs:
-            out = np.clip(enhance(inp, enh), 0, 1)
+        for _, inp, ref in pairs:
+            out = np.clip(enhance(inp, enh, exposure="keep" if case in KEEP else "auto"), 0, 1)
             scores.append(psnr(out, ref))
             shifts.append(float(out.mean() - ref.mean()))
         rows[case] = {
             "psnr": round(float(np.mean(scores)), 2),
             "mean_shift": round(float(np.mean(shifts)), 3),
             "largest_shift": round(float(np.max(shifts)), 3),
-            "per_photo": [round(float(v), 2) for v in scores],
+            "per_photo": {name: round(float(v), 2) for (name, _, _), v in zip(pairs, scores)},
         }
     return rows
 
@@ -89,8 +112,8 @@ def lost_most(report: dict) -> list[str]:
         cells = []
         for case in CASES:
             before, after = base[case]["per_photo"], report["models"][m][case]["per_photo"]
-            i = int(np.argmin(np.subtract(after, before)))
-            cells.append(f"{report['photos'][i]}: {before[i]:.2f} -> {after[i]:.2f}")
+            name = min(before, key=lambda n: after[n] - before[n])
+            cells.append(f"{name}: {before[name]:.2f} -> {after[name]:.2f}")
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     return lines
 
@@ -103,13 +126,16 @@ def main() -> None:
     ap.add_argument("--data", default="../shared/datasets/train/bsds400")
     ap.add_argument("--count", type=int, default=16, help="the last COUNT photos of --data (held out)")
     ap.add_argument("--crop", type=int, default=320, help="top-left crop of each photo, in pixels")
+    ap.add_argument("--dark-median", type=float, default=0.12, help="low-key-dim scores photos at least this bright")
     args = ap.parse_args()
     files = sorted(p for p in Path(args.data).iterdir() if p.is_file())[-args.count :]
     photos = [read_image(p)[: args.crop, : args.crop] for p in files]
-    cases = {case: [make_case(case, x, i) for i, x in enumerate(photos)] for case in CASES}  # one set for all
+    cases = make_cases([p.name for p in files], photos, args.dark_median)  # one set for all models
     report = {
         "photos": [p.name for p in files],
         "crop": args.crop,
+        "dark_median": args.dark_median,
+        "low_key_dim_photos": len(cases["low-key-dim"]),
         "models": {m: check(m, cases) for m in args.models},
     }
     OUT.mkdir(parents=True, exist_ok=True)
@@ -118,7 +144,9 @@ def main() -> None:
         f"# Exposure check ({len(files)} held-out photos of {args.data}, {args.crop} px crops)",
         "",
         "PSNR in dB / mean brightness shift (largest shift). low-key and dim-0.6 should stay as they are;",
-        "the dark and night cases should be brightened back to the photo.",
+        "the dark and night cases should be brightened back to the photo. low-key-dim: the"
+        f" {len(cases['low-key-dim'])} low-key photos with a median of {args.dark_median} or more (dim, not dark);"
+        ' low-key-keep: every low-key photo with `exposure="keep"`.',
         "",
         "| model | " + " | ".join(CASES) + " |",
         "|---" * (len(CASES) + 1) + "|",

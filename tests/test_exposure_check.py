@@ -15,9 +15,13 @@ def load_script():
 
 def report_of(per_model: dict[str, list[float]], check) -> dict:
     """A report in the script's shape where every case has the same per-photo scores."""
+    names = ["a.jpg", "b.jpg", "c.jpg"]
     return {
-        "photos": ["a.jpg", "b.jpg", "c.jpg"],
-        "models": {m: {case: {"per_photo": scores} for case in check.CASES} for m, scores in per_model.items()},
+        "photos": names,
+        "models": {
+            m: {case: {"per_photo": dict(zip(names, scores))} for case in check.CASES}
+            for m, scores in per_model.items()
+        },
     }
 
 
@@ -32,3 +36,15 @@ def test_the_photo_with_the_largest_drop_is_named_not_the_lowest_score():
 def test_one_model_has_nothing_to_lose_against():
     check = load_script()
     assert check.lost_most(report_of({"old": [35.0, 20.0, 40.0]}, check)) == []
+
+
+def test_low_key_dim_keeps_only_the_photos_that_are_dim_not_dark():
+    import numpy as np
+
+    check = load_script()
+    bright, dark = np.full((16, 16, 3), 0.8, np.float32), np.full((16, 16, 3), 0.2, np.float32)
+    # low-key makes 0.9 x ** 1.8 plus noise: 0.8 -> 0.60 (dim), 0.2 -> 0.05 (dark, below 0.12)
+    cases = check.make_cases(["bright", "dark"], [bright, dark], dark_median=0.12)
+    assert [name for name, *_ in cases["low-key-dim"]] == ["bright"]
+    assert [name for name, *_ in cases["low-key"]] == ["bright", "dark"]
+    assert [name for name, *_ in cases["low-key-keep"]] == ["bright", "dark"]
