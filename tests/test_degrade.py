@@ -281,6 +281,20 @@ def test_dim_scenes_can_be_kept_above_a_highlight_level():
     assert y.max() <= dark.max() + 1e-6
 
 
+def test_dim_scenes_can_be_kept_above_a_median():
+    photo = np.linspace(0, 0.8, 64, dtype=np.float32)[None, :, None].repeat(64, 0).repeat(3, 2)  # median 0.4
+    config = dg.MixConfig(p_dim=1.0, dim_factor=(0.2, 0.35), dim_gamma=(1.5, 2.0), dim_min_median=0.12)
+    free = dg.MixConfig(p_dim=1.0, dim_factor=(0.2, 0.35), dim_gamma=(1.5, 2.0))
+    for seed in range(5):
+        held = dg.dim_scene(photo, np.random.default_rng(seed), config)
+        assert np.median(held @ np.float32([0.299, 0.587, 0.114])) == pytest.approx(0.12, abs=2e-3)
+        loose = dg.dim_scene(photo, np.random.default_rng(seed), free)
+        assert np.median(loose @ np.float32([0.299, 0.587, 0.114])) < 0.1  # the same draw sinks below it
+        np.testing.assert_allclose(held / held.max(), loose / loose.max(), atol=1e-5)  # same curve, new factor
+    grey = dg.dim_scene(photo[:, :, :1], np.random.default_rng(0), config)  # one channel: its own luminance
+    assert np.median(grey) == pytest.approx(0.12, abs=2e-3)
+
+
 def _lamp_scene() -> np.ndarray:
     """A mid-grey photo (0.4) with one bright lamp (0.95, 8x8 pixels) in its middle."""
     x = np.full((64, 64, 3), 0.4, np.float32)

@@ -462,6 +462,11 @@ class MixConfig:
     (``dark_factor`` at most 0.4, say) have highlight levels below 0.4, so dim scenes held at 0.5 or more
     never look like them; without this a low-key curve such as ``0.5 * x ** 1.8`` takes a photo's
     highlights of 0.8 down to 0.33 and teaches the model to leave darkened photos dark.  0 turns it off."""
+    dim_min_median: float = 0.0
+    """The lowest median luminance a dim scene may have (its factor is raised to meet it, never above 1):
+    below the night check's line of 0.12 darkroom brightens by design, and a dim scene darker than that,
+    left alone as its own target, would teach the opposite on the night photos with lights that crushed
+    shadows teach it to brighten.  0 turns it off (older recipes make the same pairs)."""
     p_night: float = 0.0
     """Chance, among the draws that are neither clean nor ``lowlight``, of a night scene
     (:func:`night`): darkened but for its lights, to be brightened back to the photo.  0 draws no
@@ -515,6 +520,11 @@ def dim_scene(x: np.ndarray, rng: np.random.Generator, config: MixConfig) -> np.
         level = factor * highlight_level(curve)
         if level < config.dim_min_highlight:
             factor = np.float32(min(1.0, factor * config.dim_min_highlight / max(level, 1e-6)))
+    if config.dim_min_median > 0:
+        luma = curve @ np.asarray(REC601, np.float32) if curve.shape[-1] == 3 else curve[..., 0]
+        median = factor * float(np.median(luma))
+        if median < config.dim_min_median:
+            factor = np.float32(min(1.0, factor * config.dim_min_median / max(median, 1e-6)))
     return (factor * curve).astype(np.float32)
 
 
