@@ -62,7 +62,9 @@ def make_case(case: str, x: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarr
 
 def median_luminance(x: np.ndarray) -> float:
     """The median Rec. 601 luminance of ``x`` ``(H, W, 3)`` in [0, 1]."""
-    return float(np.median(x @ np.array([0.299, 0.587, 0.114], np.float32)))
+    from darkroom.exposure import REC601
+
+    return float(np.median(x @ np.array(REC601, np.float32)))
 
 
 def make_cases(names: list[str], photos: list[np.ndarray], dark_median: float) -> dict[str, list[tuple]]:

@@ -30,15 +30,15 @@ from exposure_check import make_cases
 OUT = Path(__file__).parent / "results" / "guard"
 
 
-def score(name: str, samples: list[tuple[str, np.ndarray, np.ndarray]], model: str) -> dict:
-    """PSNR of each ``(photo name, input, reference)`` with guard and even gain, and with even gain alone."""
-    from darkroom.engine import enhance, load_enhancer
+def score(name: str, samples: list[tuple[str, np.ndarray, np.ndarray]], enh) -> dict:
+    """PSNR of each ``(photo name, input, reference)`` enhanced by ``enh`` (an
+    :class:`darkroom.engine.Enhancer`) with guard and even gain, and with even gain alone."""
+    from darkroom.engine import enhance
     from darkroom.even_gain import even_out_gain
     from darkroom.highlights import guard_highlights
     from darkroom.impulse import fill_impulses
     from darkroom.metrics import psnr
 
-    enh = load_enhancer(model, "torch")
     both, even = [], []
     for _, inp, ref in samples:
         seen = fill_impulses(inp) if enh.fills_impulses else inp
@@ -80,7 +80,10 @@ def main() -> None:
     for case, samples in make_cases([p.name for p in files], photos, 0.12).items():
         if case != "low-key-keep":  # keep divides the brightening out: the guard has nothing left to do
             jobs.append((f"exposure {case}", samples))
-    rows = [score(name, samples, a.model) for name, samples in tqdm(jobs, desc="guard check", unit="row")]
+    from darkroom.engine import load_enhancer
+
+    enh = load_enhancer(a.model, "torch")
+    rows = [score(name, samples, enh) for name, samples in tqdm(jobs, desc="guard check", unit="row")]
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "guard-check.json").write_text(json.dumps({"model": a.model, "rows": rows}, indent=2) + "\n")
     lines = [

@@ -44,3 +44,15 @@ def _private_onnx_cache(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DARKROOM_CACHE", str(tmp_path_factory.mktemp("onnx-cache")))
         yield
+
+
+def load_benchmark(name: str):
+    """The module of ``benchmarks/NAME.py``, loaded from its file (the benchmarks are scripts, not a package
+    the tests import)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).parent.parent / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,26 +1,15 @@
 """benchmarks/compare_candidate.py: per-photo changes between two methods on a small made-up row."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from conftest import smooth_photo
-
-SCRIPT = Path(__file__).parent.parent / "benchmarks" / "compare_candidate.py"
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("compare_candidate", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from conftest import load_benchmark, smooth_photo
 
 
 def test_a_row_reports_both_means_and_the_photo_that_lost_most(tmp_path, monkeypatch):
-    compare = load_script()
+    compare = load_benchmark("compare_candidate")
     folder = tmp_path / "eval" / "tiny"
     folder.mkdir(parents=True)
     for i in range(3):

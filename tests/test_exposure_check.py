@@ -1,16 +1,6 @@
 """benchmarks/exposure_check.py: the photo that lost most is named, so one flipped photo shows."""
 
-import importlib.util
-from pathlib import Path
-
-SCRIPT = Path(__file__).parent.parent / "benchmarks" / "exposure_check.py"
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("exposure_check", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from conftest import load_benchmark
 
 
 def report_of(per_model: dict[str, list[float]], check) -> dict:
@@ -26,7 +16,7 @@ def report_of(per_model: dict[str, list[float]], check) -> dict:
 
 
 def test_the_photo_with_the_largest_drop_is_named_not_the_lowest_score():
-    check = load_script()
+    check = load_benchmark("exposure_check")
     # b.jpg has the lowest score in both, but c.jpg fell most (40 -> 30): that is the flip to show
     lines = check.lost_most(report_of({"old": [35.0, 20.0, 40.0], "new": [36.0, 19.0, 30.0]}, check))
     row = next(line for line in lines if line.startswith("| new |"))
@@ -34,14 +24,14 @@ def test_the_photo_with_the_largest_drop_is_named_not_the_lowest_score():
 
 
 def test_one_model_has_nothing_to_lose_against():
-    check = load_script()
+    check = load_benchmark("exposure_check")
     assert check.lost_most(report_of({"old": [35.0, 20.0, 40.0]}, check)) == []
 
 
 def test_low_key_dim_keeps_only_the_photos_that_are_dim_not_dark():
     import numpy as np
 
-    check = load_script()
+    check = load_benchmark("exposure_check")
     bright, dark = np.full((16, 16, 3), 0.8, np.float32), np.full((16, 16, 3), 0.2, np.float32)
     # low-key makes 0.9 x ** 1.8 plus noise: 0.8 -> 0.60 (dim), 0.2 -> 0.05 (dark, below 0.12)
     cases = check.make_cases(["bright", "dark"], [bright, dark], dark_median=0.12)

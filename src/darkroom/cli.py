@@ -144,7 +144,7 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .engine import BACKENDS
+    from .engine import BACKENDS, EXPOSURES
 
     p = argparse.ArgumentParser(prog="darkroom", description="Restore dark and noisy photographs with CNNs.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument(
         "--exposure",
-        choices=["auto", "keep"],
+        choices=EXPOSURES,
         default="auto",
         help="auto: brighten as the model judges; keep: remove noise only, for photos meant to be dark",
     )
