@@ -342,3 +342,15 @@ def test_random_mix_crushes_shadows_and_keeps_highlights_only_when_asked():
     old, new = dg.MixConfig(p_dark=0.5, **quiet), dg.MixConfig(p_dark=0.5, p_crush=0, **quiet)
     for s in range(5):  # p_crush = 0 draws nothing extra: an older recipe's pairs are unchanged
         assert np.array_equal(dg.random_mix(ramp, s, old), dg.random_mix(ramp, s, new))
+
+
+def test_crushed_shadows_can_be_kept_below_a_median():
+    """A bright photo crushed by x ** 2.5 can come out looking well exposed; held below 0.12 it is a dark one."""
+    bright = np.linspace(0.5, 1, 256, dtype=np.float32)[None, :, None].repeat(8, 0).repeat(3, 2)  # median 0.75
+    quiet = dict(p_clean=0, p_lowlight=0, p_dark=0, p_crush=1.0, noise_weights=(0, 0, 0, 0, 1))
+    for s in range(5):
+        free = dg.random_mix(bright, s, dg.MixConfig(**quiet))
+        held = dg.random_mix(bright, s, dg.MixConfig(crush_max_median=0.12, **quiet))
+        assert np.median(free[..., 0]) > 0.12  # crushed, yet brighter than the line
+        assert np.median(held[..., 0]) == pytest.approx(0.12, abs=1e-3)
+        np.testing.assert_allclose(held / held.max(), free / free.max(), atol=1e-5)  # the same curve, scaled

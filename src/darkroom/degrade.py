@@ -483,6 +483,12 @@ class MixConfig:
     0 draws no number, so older recipes make the same pairs."""
     crush_factor: tuple[float, float] = (0.7, 1.0)
     crush_gamma: tuple[float, float] = (2.5, 4.0)
+    crush_max_median: float = 0.0
+    """The highest median luminance crushed shadows may leave (the factor is lowered to meet it, which
+    dims the highlights too): a bright
+    photo crushed by ``x ** 2.5`` can come out as an ordinary, well-exposed one, and a pair that brightens an
+    ordinary photo teaches the model to brighten photos that need nothing.  With 0.12, the night check's line,
+    crushed shadows are always dark photos, as ``dim_min_median`` keeps dim scenes above it.  0 turns it off."""
     p_correlated: float = 0.0
     """Chance that Gaussian noise is camera-like, correlated across pixels and channels
     (:func:`correlated_gaussian`, clipped as a camera's output is) instead of white."""
@@ -549,6 +555,11 @@ def random_mix(x: np.ndarray, rng: Rng = None, config: MixConfig = MixConfig()) 
         )
     elif config.p_crush > 0 and g.random() < config.p_crush:
         y = darken(y, g.uniform(*config.crush_factor), gamma=g.uniform(*config.crush_gamma))
+        if config.crush_max_median > 0:
+            luma = y @ np.asarray(REC601, np.float32) if y.shape[-1] == 3 else y[..., 0]
+            median = float(np.median(luma))
+            if median > config.crush_max_median:
+                y = (y * np.float32(config.crush_max_median / median)).astype(np.float32)
     elif g.random() < config.p_dark:
         y = darken(y, g.uniform(*config.dark_factor), gamma=g.uniform(*config.dark_gamma))
     kind = g.choice(5, p=np.asarray(config.noise_weights) / sum(config.noise_weights))
