@@ -509,6 +509,11 @@ class MixConfig:
     camera_slope: tuple[float, float] = (-0.8, 0.8)
 
 
+def _median_luminance(x: np.ndarray) -> float:
+    """The median Rec. 601 luminance of ``x`` ``(H, W, C)`` (a one-channel image is its own)."""
+    return float(np.median(x @ np.asarray(REC601, np.float32) if x.shape[-1] == 3 else x[..., 0]))
+
+
 def dim_scene(x: np.ndarray, rng: np.random.Generator, config: MixConfig) -> np.ndarray:
     """The clean image a training pair is made from: ``x`` ``(H, W, C)`` in [0, 1], or, with chance
     ``config.p_dim``, ``factor * x ** gamma`` with ``factor`` drawn from ``config.dim_factor`` and
@@ -527,8 +532,7 @@ def dim_scene(x: np.ndarray, rng: np.random.Generator, config: MixConfig) -> np.
         if level < config.dim_min_highlight:
             factor = np.float32(min(1.0, factor * config.dim_min_highlight / max(level, 1e-6)))
     if config.dim_min_median > 0:
-        luma = curve @ np.asarray(REC601, np.float32) if curve.shape[-1] == 3 else curve[..., 0]
-        median = factor * float(np.median(luma))
+        median = factor * _median_luminance(curve)
         if median < config.dim_min_median:
             factor = np.float32(min(1.0, factor * config.dim_min_median / max(median, 1e-6)))
     return (factor * curve).astype(np.float32)
@@ -556,8 +560,7 @@ def random_mix(x: np.ndarray, rng: Rng = None, config: MixConfig = MixConfig()) 
     elif config.p_crush > 0 and g.random() < config.p_crush:
         y = darken(y, g.uniform(*config.crush_factor), gamma=g.uniform(*config.crush_gamma))
         if config.crush_max_median > 0:
-            luma = y @ np.asarray(REC601, np.float32) if y.shape[-1] == 3 else y[..., 0]
-            median = float(np.median(luma))
+            median = _median_luminance(y)
             if median > config.crush_max_median:
                 y = (y * np.float32(config.crush_max_median / median)).astype(np.float32)
     elif g.random() < config.p_dark:
