@@ -69,13 +69,15 @@ def median_luminance(x: np.ndarray) -> float:
 
 def make_cases(names: list[str], photos: list[np.ndarray], dark_median: float) -> dict[str, list[tuple]]:
     """case -> ``(photo name, input, reference)`` for every photo the case scores."""
-    cases = {}
-    for case in CASES:
-        triples = [(n, *make_case(case, x, i)) for i, (n, x) in enumerate(zip(names, photos))]
-        if case == "low-key-dim":
-            triples = [t for t in triples if median_luminance(t[1]) >= dark_median]
-        cases[case] = triples
-    return cases
+    pairs = {
+        case: [(n, *make_case(case, x, i)) for i, (n, x) in enumerate(zip(names, photos))]
+        for case in CASES
+        if not case.startswith("low-key-")
+    }
+    low_key = pairs["low-key"]  # the low-key variants score the same inputs: made once
+    pairs["low-key-dim"] = [t for t in low_key if median_luminance(t[1]) >= dark_median]
+    pairs["low-key-keep"] = low_key
+    return {case: pairs[case] for case in CASES}
 
 
 def check(model: str, cases: dict[str, list[tuple[str, np.ndarray, np.ndarray]]]) -> dict:

@@ -28,7 +28,7 @@ twenty-fold is brought back; a black block's undefined gain cannot run away)."""
 def keep_exposure(before: np.ndarray, after: np.ndarray, *, block: int = BLOCK) -> np.ndarray:
     """Scale ``after`` (the model's output, changed in place) back to the brightness of ``before``
     (the photo the model saw), tone by tone; both float32 ``(H, W, 3)`` in [0, 1].  Returns
-    ``after``, clipped to [0, 1].  A photo smaller than one block is compared pixel by pixel."""
+    ``after``, clipped to [0, 1].  A photo smaller than one block is read as one block of its shorter side."""
     if before.shape != after.shape:
         raise ValueError(f"before {before.shape} and after {after.shape} differ in shape")
     block = min(block, *before.shape[:2])
