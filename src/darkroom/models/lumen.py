@@ -38,16 +38,25 @@ class LayerNorm2d(nn.Module):
         self.eps = eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if torch.onnx.is_in_onnx_export():
-            # the same arithmetic as one fused LayerNormalization over channels-last pixels: ONNX
-            # Runtime's ReduceMean over the channel axis of NCHW is slow (about a quarter of lumen's
-            # time), while its LayerNormalization plus two transposes take a third of that
-            c = self.weight.shape[1]
-            y = F.layer_norm(x.permute(0, 2, 3, 1), (c,), None, None, self.eps).permute(0, 3, 1, 2)
-            return y * self.weight + self.bias
         mu = x.mean(1, keepdim=True)
         var = (x - mu).pow(2).mean(1, keepdim=True)
         return (x - mu) * torch.rsqrt(var + self.eps) * self.weight + self.bias
+
+
+def standardise_channels(x: torch.Tensor, channels: int, eps: float) -> torch.Tensor:
+    """``(x - mean) / sqrt(var + eps)`` over the ``channels`` channels of each pixel of ``(N, C, H, W)``,
+    with the mean taken by a 1x1 convolution: the form :class:`GatedBlock` exports to ONNX (a
+    ReduceMean over NCHW channels is slow in ONNX Runtime)."""
+    average = torch.full((1, channels, 1, 1), 1.0 / channels, dtype=x.dtype)
+    centred = x - F.conv2d(x, average)
+    return centred * torch.rsqrt(F.conv2d(centred * centred, average) + eps)
+
+
+def _after_norm(conv: nn.Conv2d, norm: LayerNorm2d, rows: slice) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weight and bias of output channels ``rows`` of the 1x1 ``conv`` with ``norm``'s per-channel
+    scale and shift folded in, so ``conv(norm(x))`` is ``conv2d(standardised x, weight, bias)``."""
+    w = conv.weight[rows, :, 0, 0]
+    return (w * norm.weight.view(1, -1))[:, :, None, None], conv.bias[rows] + w @ norm.bias.view(-1)
 
 
 class SimpleGate(nn.Module):
@@ -76,10 +85,38 @@ class GatedBlock(nn.Module):
         self.gamma = nn.Parameter(torch.zeros(1, c, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.onnx.is_in_onnx_export():
+            return self._export_forward(x)
         y = self.project(self.gate(self.dwconv(self.expand(self.norm1(x)))))
         x = x + y * self.beta
         y = self.ffn_out(self.gate(self.ffn_in(self.norm2(x))))
         return x + y * self.gamma
+
+    def _export_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward`'s arithmetic rearranged for ONNX Runtime, equal to float rounding: each
+        norm's scale and shift folded into the 1x1 convolution after it, each gate's two halves
+        made by convolutions of their own instead of sliced from one, and the residual scales folded
+        into the projections.  Every step but the norms' means then stays in ONNX Runtime's blocked
+        channel layout: lumen runs about a quarter faster (measured at 768 px on two cores)."""
+        c = self.beta.shape[1]
+        halves = (slice(0, c), slice(c, 2 * c))
+        h = standardise_channels(x, c, self.norm1.eps)
+        a, b = (
+            F.conv2d(
+                F.conv2d(h, *_after_norm(self.expand, self.norm1, rows)),
+                self.dwconv.weight[rows],
+                self.dwconv.bias[rows],
+                padding=1,
+                groups=c,
+            )
+            for rows in halves
+        )
+        beta = self.beta.view(-1)
+        x = x + F.conv2d(a * b, self.project.weight * beta.view(-1, 1, 1, 1), self.project.bias * beta)
+        h = standardise_channels(x, c, self.norm2.eps)
+        a, b = (F.conv2d(h, *_after_norm(self.ffn_in, self.norm2, rows)) for rows in halves)
+        gamma = self.gamma.view(-1)
+        return x + F.conv2d(a * b, self.ffn_out.weight * gamma.view(-1, 1, 1, 1), self.ffn_out.bias * gamma)
 
 
 @register(
