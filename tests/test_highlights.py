@@ -41,6 +41,35 @@ def test_one_bright_region_lifted_alone_is_brought_back_to_the_photos_gain():
     assert out.min() >= 0 and out.max() <= 1
 
 
+def _night_curve(x: np.ndarray) -> np.ndarray:
+    """A steep tone curve, as a night photo is brightened: lum 0.05 gains 4.6x, 0.6 gains 1.4x."""
+    return np.clip(x**0.35, 0, 1).astype(np.float32)
+
+
+def test_a_steep_tone_curve_is_left_alone():
+    """Its darker bright blocks gain far more than the median of the bright blocks, as a tone curve's
+    do; capping them at the median drew dark rings round the lamps of night photos."""
+    before = graded_scene(low=0.02, high=0.7)
+    after = _night_curve(before)
+    expected = after.copy()
+    out, scaled = guard_highlights(before, after)
+    assert scaled == 0
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_a_region_lifted_alone_is_still_caught_on_top_of_a_tone_curve():
+    before = graded_scene(low=0.01, high=0.25)
+    after = _night_curve(before)
+    region = np.s_[32:64, 96:120]  # bright columns (luminance 0.19-0.23), lifted 1.6x more than the curve lifts them
+    after[region] = np.clip(after[region] * 1.6, 0, 1)
+    out, scaled = guard_highlights(before, after.copy())
+    assert scaled > 0
+    inner = np.s_[32 + BLOCK : 64 - BLOCK, 96 + BLOCK : 120 - BLOCK]
+    curve = luminance(_night_curve(before)[inner]).mean()
+    assert luminance(after[inner]).mean() > 1.5 * curve
+    assert luminance(out[inner]).mean() < 1.35 * curve  # held near the bright blocks' median gain
+
+
 def test_dark_regions_may_be_lifted_freely():
     before = graded_scene()
     after = before.copy()

@@ -14,6 +14,13 @@ bright block whose gain exceeds :data:`TOLERANCE` times the median gain of the b
 least 1) is scaled down to that gain.  Dark blocks, whose gain legitimately varies, are left
 alone.  The per-block scale is interpolated between block centres, so the correction has no
 block edges.
+
+A night photo brightened by a steep tone curve is the exception that the median alone misreads:
+its darker bright blocks (a wet road, the halo round a lamp) rightly gain two or three times more
+than its lamps, and capping them at the median drew dark rings and blotches on the night photos
+of the stage 12c flagship.  So where the bright blocks' gain falls with their brightness, as a
+tone curve's does, a block may gain as much as that curve gives at its brightness
+(:func:`reference_gain`); a region lifted alone still stands out against it.
 """
 
 from __future__ import annotations
@@ -58,12 +65,37 @@ def guard_highlights(
     if bright.sum() < 16:
         return after, 0
     gain = lum_out / np.maximum(lum_in, 1e-6)
-    limit = tolerance * max(1.0, float(np.median(gain[bright]))) * lum_in
+    limit = tolerance * np.maximum(1.0, reference_gain(lum_in, gain, bright)) * lum_in
     over = bright & (lum_out > limit)
     if not over.any():
         return after, 0
     scale = np.where(over, limit / np.maximum(lum_out, 1e-6), 1)
     return scale_by_blocks(after, scale, block), int(over.sum())
+
+
+def reference_gain(lum_in: np.ndarray, gain: np.ndarray, bright: np.ndarray) -> np.ndarray:
+    """The gain each block is compared with: the median gain of the ``bright`` blocks, or where
+    the bright blocks follow a falling tone curve, that curve's gain at the block's luminance if
+    higher.
+
+    The curve is a power law ``gain = g1 * (lum / l1) ** slope`` through two points, the median
+    luminance and median gain of the darker half of the bright blocks ``(l1, g1)`` and of the
+    brighter half ``(l2, g2)``.  It is used only when ``g2 < g1``: a tone curve lifts dark parts
+    more than bright ones, while one region lifted alone makes the brighter half gain as much or
+    more.  ``slope`` is held to at least -1, where the curve would start to reverse the order of
+    brightness.  All arrays are ``(H // block, W // block)``; returns the same shape."""
+    flat = float(np.median(gain[bright]))
+    lum, g = lum_in[bright], gain[bright]
+    darker = lum <= np.median(lum)
+    if darker.all():
+        return np.full(lum_in.shape, flat, np.float32)
+    l1, g1 = float(np.median(lum[darker])), float(np.median(g[darker]))
+    l2, g2 = float(np.median(lum[~darker])), float(np.median(g[~darker]))
+    if not 0 < g2 < g1 or l2 <= l1:
+        return np.full(lum_in.shape, flat, np.float32)
+    slope = max(-1.0, np.log(g2 / g1) / np.log(l2 / l1))
+    curve = g1 * (np.maximum(lum_in, MIN_LEVEL) / l1) ** slope
+    return np.maximum(flat, curve).astype(np.float32)
 
 
 def scale_by_blocks(after: np.ndarray, scale: np.ndarray, block: int) -> np.ndarray:
