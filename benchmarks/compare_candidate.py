@@ -8,7 +8,8 @@ scores from ``benchmarks/results/ROW.json`` when that file scored these very inp
 weights and code (see :func:`darkroom.evaluate.reusable_results`); otherwise it is scored too.
 
 A mean can hide a regression, and a flagship that ruins one photo in fifteen is not better, so each
-row also reports how many photos got better and the photo that lost most.  Writes ``compare.json``
+row also reports how many photos got better, how many gained or lost more than 1 dB, and the photo
+that lost most.  Writes ``compare.json``
 and ``compare.md`` into ``--out`` (default: the run folder, or ``benchmarks/results/candidates/``).
 """
 
@@ -66,6 +67,8 @@ def compare_row(row: str, candidate: str, against: str, datasets: Path) -> dict:
         "candidate": round(cand["psnr"], 2),
         "change": round(cand["psnr"] - base["psnr"], 2),
         "photos_better": sum(d > 0 for d, *_ in changes),
+        "photos_gained_1db": sum(d > 1 for d, *_ in changes),
+        "photos_lost_1db": sum(d < -1 for d, *_ in changes),
         "worst_photo": {"name": worst[1], "against": round(worst[2], 2), "candidate": round(worst[3], 2)},
         "best_classical": {"method": max(classical)[1], "psnr": round(max(classical)[0], 2)} if classical else None,
     }
@@ -75,8 +78,9 @@ def to_markdown(candidate: str, against: str, rows: list[dict]) -> str:
     lines = [
         f"# `{candidate}` against `{against}` (PSNR in dB)",
         "",
-        f"| row | best classical | {against} | candidate | change | photos better | photo that lost most |",
-        "|---|---|---|---|---|---|---|",
+        f"| row | best classical | {against} | candidate | change | photos better | gained / lost > 1 dB "
+        "| photo that lost most |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         best, w = r["best_classical"], r["worst_photo"]
@@ -84,6 +88,7 @@ def to_markdown(candidate: str, against: str, rows: list[dict]) -> str:
         lines.append(
             f"| {r['row']} | {classical} | {r['against']:.2f} | "
             f"{r['candidate']:.2f} | {r['change']:+.2f} | {r['photos_better']}/{r['n']} | "
+            f"{r['photos_gained_1db']} / {r['photos_lost_1db']} | "
             f"{w['name']}: {w['against']:.2f} -> {w['candidate']:.2f} |"
         )
     return "\n".join(lines) + "\n"

@@ -25,6 +25,9 @@ def test_a_row_reports_both_means_and_the_photo_that_lost_most(tmp_path, monkeyp
     assert row["against"] == round(scores["identity"]["psnr"], 2)
     assert row["candidate"] == round(scores["median3"]["psnr"], 2)
     assert row["photos_better"] == sum(c > b for b, c in zip(base, cand)) and row["n"] == 3
+    change = np.subtract(cand, base)
+    assert (row["photos_gained_1db"], row["photos_lost_1db"]) == (int((change > 1).sum()), int((change < -1).sum()))
+    assert row["photos_gained_1db"] > 0  # median3 on sigma 25 noise gains several dB on every photo
     lost = int(np.argmin(np.subtract(cand, base)))
     assert row["worst_photo"]["name"] == f"p{lost}" and row["worst_photo"]["candidate"] == round(cand[lost], 2)
     assert row["best_classical"] is None  # only a stored report names the best classical method
