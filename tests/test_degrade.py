@@ -354,3 +354,21 @@ def test_crushed_shadows_can_be_kept_below_a_median():
         assert np.median(free[..., 0]) > 0.12  # crushed, yet brighter than the line
         assert np.median(held[..., 0]) == pytest.approx(0.12, abs=1e-3)
         np.testing.assert_allclose(held / held.max(), free / free.max(), atol=1e-5)  # the same curve, scaled
+
+
+def test_crushed_shadows_can_be_kept_below_a_mean():
+    """A photo 40% bright snow, 60% black forest: median low, mean not.  Crushed, it still
+    looks well exposed; held below a mean of 0.2 it looks darkened, as a pair that brightens it should."""
+    snow = np.zeros((30, 30, 3), np.float32)
+    snow[:12] = 0.95
+    snow[12:] = 0.03
+    quiet = dict(p_clean=0, p_lowlight=0, p_dark=0, p_crush=1.0, noise_weights=(0, 0, 0, 0, 1))
+    for s in range(5):
+        free = dg.random_mix(snow, s, dg.MixConfig(crush_max_median=0.12, **quiet))
+        held = dg.random_mix(snow, s, dg.MixConfig(crush_max_median=0.12, crush_max_mean=0.2, **quiet))
+        assert np.median(free[..., 0]) < 0.12 and free.mean() > 0.2  # the median bound alone lets it through
+        assert held.mean() == pytest.approx(0.2, abs=1e-3)
+        np.testing.assert_allclose(held / held.max(), free / free.max(), atol=1e-5)  # the same curve, scaled
+        assert np.array_equal(
+            free, dg.random_mix(snow, s, dg.MixConfig(crush_max_median=0.12, crush_max_mean=0, **quiet))
+        )
