@@ -163,6 +163,15 @@ def test_a_run_can_start_from_weights_and_change_the_mix(images, tmp_path):
         build_datasets(tiny(images, tmp_path / "third", "presets=[mix]", "mix={p_bright: 1.0}"))
 
 
+def _free_port() -> int:
+    """A TCP port free on this machine now: a fixed one can still be held by an earlier run's socket."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def test_ddp_two_cpu_processes_end_with_identical_weights(images, tmp_path):
     out = tmp_path / "ddp"
     out.mkdir()
@@ -171,7 +180,7 @@ def test_ddp_two_cpu_processes_end_with_identical_weights(images, tmp_path):
         "-m",
         "torch.distributed.run",
         "--nproc_per_node=2",
-        "--master_port=29517",
+        f"--master_port={_free_port()}",
         str(Path(__file__).parent / "ddp_worker.py"),
         str(out),
         *TINY_MODEL,
@@ -183,7 +192,8 @@ def test_ddp_two_cpu_processes_end_with_identical_weights(images, tmp_path):
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
-    assert done.returncode == 0, done.stderr[-2000:]
+    causes = [line for line in done.stderr.splitlines() if "what()" in line or "Error" in line]
+    assert done.returncode == 0, "\n".join(causes[:10]) + "\n" + done.stderr[-1500:]
     a, b = load_file(out / "rank0.safetensors"), load_file(out / "rank1.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     from darkroom.models import create_model
