@@ -494,7 +494,8 @@ class MixConfig:
     whose median is low but whose mean is not, a third of it bright snow below a black forest, say, is a
     well-exposed photo that a crushed pair would teach the model to brighten once it is noisy: stage 12d
     lifted two such CBSD68 photos at sigma 25 (167062, mean 0.41; 302008, mean 0.22).  With 0.2 crushed
-    shadows look like darkened photos, which are brightened anyway.  0 turns it off."""
+    shadows look like darkened photos, which are brightened anyway; stage 12e, trained so, won 167062 back but
+    not 302008 and lost on darkened Kodak24 photos (recipes/lumen-crush4.yaml).  0 turns it off."""
     p_correlated: float = 0.0
     """Chance that Gaussian noise is camera-like, correlated across pixels and channels
     (:func:`correlated_gaussian`, clipped as a camera's output is) instead of white."""
