@@ -4,9 +4,11 @@
 
 Stage 12c's night photos came back with block-shaped blotches and dark rings around lamps, and
 the network's own output had neither: the highlight guard (:mod:`darkroom.highlights`) made them.
-It holds every bright block to 1.2 times the median gain of the bright blocks, but a photo
+It held every bright block to 1.2 times the median gain of the bright blocks, but a photo
 brightened by a steep tone curve lifts its darker "bright" blocks (a wet road, the halo round a
-lamp) far more than its brightest, and the guard pulls them down block by block.  Even gain
+lamp) far more than its brightest, and the guard pulled them down block by block.  Since session
+15 a block may gain what a falling tone curve through the bright blocks gives at its brightness
+(:func:`darkroom.highlights.reference_gain`), and the rings are gone.  Even gain
 (:mod:`darkroom.even_gain`), which runs after it, holds every block to the typical gain at its
 own brightness, so on the compare rows the guard changes next to nothing.  Where the network
 wrongly brightens a photo, though, the guard is what keeps its highlights from clipping (the

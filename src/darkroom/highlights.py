@@ -52,8 +52,9 @@ def block_luminance(x: np.ndarray, block: int) -> np.ndarray:
 def guard_highlights(
     before: np.ndarray, after: np.ndarray, *, block: int = BLOCK, tolerance: float = TOLERANCE
 ) -> tuple[np.ndarray, int]:
-    """Scale down the bright blocks of ``after`` that gained more than ``tolerance`` times the
-    median gain of the bright blocks (see the module docstring).
+    """Scale down the bright blocks of ``after`` that gained more than ``tolerance`` times their
+    :func:`reference_gain`, the median gain of the bright blocks or a falling tone curve through
+    them (see the module docstring).
 
     ``before``: the photo the model saw, ``after``: its output, both float32 ``(H, W, 3)`` in
     [0, 1].  Returns ``after`` (scaled in place; values stay in [0, 1]) and the number of blocks
