@@ -372,3 +372,48 @@ def test_crushed_shadows_can_be_kept_below_a_mean():
         assert np.array_equal(
             free, dg.random_mix(snow, s, dg.MixConfig(crush_max_median=0.12, crush_max_mean=0, **quiet))
         )
+
+
+def test_crushed_shadows_can_be_kept_below_an_upper_quartile():
+    """A photo whose brighter half is sky crushed by x ** 2.5 keeps a bright quarter; held at an upper
+    quartile of 0.25 it is dark in three quarters of it, as the night photos crushed pairs stand for are."""
+    sky = np.zeros((40, 40, 3), np.float32)
+    sky[:18] = 0.9
+    sky[18:] = 0.25
+    quiet = dict(p_clean=0, p_lowlight=0, p_dark=0, p_crush=1.0, noise_weights=(0, 0, 0, 0, 1))
+    for s in range(5):
+        free = dg.random_mix(sky, s, dg.MixConfig(crush_max_median=0.12, **quiet))
+        held = dg.random_mix(sky, s, dg.MixConfig(crush_max_median=0.12, crush_max_upper=0.25, **quiet))
+        assert np.quantile(free[..., 0], 0.75) > 0.4  # the median bound alone leaves the sky bright
+        assert np.quantile(held[..., 0], 0.75) == pytest.approx(0.25, abs=1e-3)
+        np.testing.assert_allclose(held / held.max(), free / free.max(), atol=1e-5)  # the same curve, scaled
+        assert np.array_equal(free, dg.random_mix(sky, s, dg.MixConfig(crush_max_median=0.12, **quiet)))
+
+
+def test_low_key_blackens_shadows_and_keeps_a_bright_quarter():
+    ramp = np.linspace(0, 1, 201, dtype=np.float32)[None, :, None].repeat(4, 0).repeat(3, 2)  # median 0.5
+    for median in (0.02, 0.05, 0.1):
+        y = dg.low_key(ramp, median, min_upper=0.3)
+        lum = y[..., 0]
+        assert np.quantile(lum, 0.75) >= 0.3 - 1e-3  # a well-exposed quarter is left
+        assert np.median(lum) == pytest.approx(median, abs=0.01)
+        assert y.min() == 0 and y.max() == pytest.approx(1)  # black shadows, highlights kept
+        assert np.all(np.diff(lum[0]) >= 0)  # a tone curve: order kept
+    # the black point stops where the upper quartile would fall below min_upper
+    y = dg.low_key(ramp, 0.02, min_upper=0.6)
+    assert np.quantile(y[..., 0], 0.75) == pytest.approx(0.6, abs=1e-2)
+    dark = ramp * 0.2  # already dark: nothing to lower
+    np.testing.assert_array_equal(dg.low_key(dark, 0.05, min_upper=0.3), dark)
+
+
+def test_low_key_scenes_are_drawn_only_when_asked():
+    photo = np.linspace(0, 1, 256, dtype=np.float32)[None, :, None].repeat(8, 0).repeat(3, 2)
+    on = dg.MixConfig(p_dim=0.3, p_low_key=1.0)
+    for s in range(3):
+        scene = dg.dim_scene(photo, np.random.default_rng(s), on)
+        assert np.median(scene[..., 0]) < 0.125 and np.quantile(scene[..., 0], 0.75) >= 0.3 - 1e-3
+    old, new = dg.MixConfig(p_dim=0.5), dg.MixConfig(p_dim=0.5, p_low_key=0)
+    for s in range(5):  # p_low_key = 0 draws nothing extra: an older recipe's scenes are unchanged
+        a = dg.dim_scene(photo, np.random.default_rng(s), old)
+        b = dg.dim_scene(photo, np.random.default_rng(s), new)
+        assert np.array_equal(a, b)

@@ -299,6 +299,23 @@ def darken(x: Array, factor: float, *, gamma: float = 1.0) -> Array:
     return base * float(factor)
 
 
+def low_key(x: np.ndarray, median: float, *, min_upper: float = 0.3) -> np.ndarray:
+    """A low-key photo made from ``x`` ``(H, W, C)`` in [0, 1] (NumPy only): its black point raised to
+    ``b``, ``clip((x - b) / (1 - b), 0, 1)``, so the shadows go black while the mid-tones and highlights
+    keep their contrast, as a portrait on a black background or a sunlit field below a dark forest has.
+
+    ``b`` is chosen so the median luminance comes out near ``median``, but no higher than keeps the
+    upper quartile (75th percentile) of luminance at ``min_upper`` or above: a low-key photo has a
+    well-exposed part, a dark photo has none.  A photo already darker than that is returned as it is."""
+    x = _check(x)
+    lum = _luminance(x)
+    x_median, x_upper = (float(q) for q in np.quantile(lum, [0.5, 0.75]))
+    b = min((x_median - median) / (1 - median), (x_upper - min_upper) / (1 - min_upper))
+    if b <= 0:
+        return np.asarray(x, np.float32).copy()
+    return np.clip((x - np.float32(b)) / np.float32(1 - b), 0, 1).astype(np.float32)
+
+
 def night(x: np.ndarray, factor: float, *, gamma: float = 1.0, lights: float = 0.03, glow: float = 3.0) -> np.ndarray:
     """A night scene made from a well-lit photo ``x`` ``(H, W, 3)`` in [0, 1] (NumPy only): the
     photo darkened as :func:`darken` does, except its lights, kept as they are.
@@ -467,6 +484,17 @@ class MixConfig:
     below the night check's line of 0.12 darkroom brightens by design, and a dim scene darker than that,
     left alone as its own target, would teach the opposite on the night photos with lights that crushed
     shadows teach it to brighten.  0 turns it off (older recipes make the same pairs)."""
+    p_low_key: float = 0.0
+    """Chance that the scene itself is low-key, target and input alike (:func:`low_key`, its median drawn
+    from ``low_key_median``): black shadows beside a well-exposed part, to be denoised and kept.  Without
+    it the only training photos with a median below 0.12 are nearly all darkened or crushed ones, and
+    stage 12d brightened noisy low-key photos (CBSD68 167062 and 302008 at sigma 25: a black forest and a
+    black studio background lifted to a noisy grey-green).  0 draws no number, so older recipes make the
+    same pairs."""
+    low_key_median: tuple[float, float] = (0.02, 0.12)
+    low_key_min_upper: float = 0.3
+    """The lowest upper quartile (75th percentile of luminance) a low-key scene keeps.  Every one of
+    lowlight-sci's 21 night photos with a median below 0.12 has an upper quartile of 0.23 or less."""
     p_night: float = 0.0
     """Chance, among the draws that are neither clean nor ``lowlight``, of a night scene
     (:func:`night`): darkened but for its lights, to be brightened back to the photo.  0 draws no
@@ -496,6 +524,11 @@ class MixConfig:
     lifted two such CBSD68 photos at sigma 25 (167062, mean 0.41; 302008, mean 0.22).  With 0.2 crushed
     shadows look like darkened photos, which are brightened anyway; stage 12e, trained so, won 167062 back but
     not 302008 and lost on darkened Kodak24 photos (recipes/lumen-crush4.yaml).  0 turns it off."""
+    crush_max_upper: float = 0.0
+    """The highest upper quartile (75th percentile of luminance) crushed shadows may leave (lowered as
+    ``crush_max_median`` is): crushed shadows are then dark photos, three quarters of them dark, as the
+    night photos they stand for are, and never look like the low-key scenes of ``p_low_key``, which have a
+    well-exposed quarter and are kept.  0 turns it off."""
     p_correlated: float = 0.0
     """Chance that Gaussian noise is camera-like, correlated across pixels and channels
     (:func:`correlated_gaussian`, clipped as a camera's output is) instead of white."""
@@ -531,7 +564,12 @@ def dim_scene(x: np.ndarray, rng: np.random.Generator, config: MixConfig) -> np.
     ``config.p_dim``, ``factor * x ** gamma`` with ``factor`` drawn from ``config.dim_factor`` and
     ``gamma`` from ``config.dim_gamma`` (drawn only when that range is not just 1, so older recipes
     make the same pairs).  Training photos are mostly well lit; without dim targets a model learns
-    that every dim photo was darkened and brightens photos that were meant to be dim."""
+    that every dim photo was darkened and brightens photos that were meant to be dim.
+
+    With ``config.p_low_key`` (drawn first, only when above 0) the scene is low-key instead
+    (:func:`low_key`)."""
+    if config.p_low_key > 0 and rng.random() < config.p_low_key:
+        return low_key(x, rng.uniform(*config.low_key_median), min_upper=config.low_key_min_upper)
     if config.p_dim <= 0 or rng.random() >= config.p_dim:
         return x
     factor = np.float32(rng.uniform(*config.dim_factor))
@@ -576,6 +614,8 @@ def random_mix(x: np.ndarray, rng: Rng = None, config: MixConfig = MixConfig()) 
             scale = min(scale, config.crush_max_median / max(_median_luminance(y), 1e-6))
         if config.crush_max_mean > 0:
             scale = min(scale, config.crush_max_mean / max(float(_luminance(y).mean()), 1e-6))
+        if config.crush_max_upper > 0:
+            scale = min(scale, config.crush_max_upper / max(float(np.quantile(_luminance(y), 0.75)), 1e-6))
         if scale < 1:
             y = (y * np.float32(scale)).astype(np.float32)
     elif g.random() < config.p_dark:
