@@ -417,3 +417,14 @@ def test_low_key_scenes_are_drawn_only_when_asked():
         a = dg.dim_scene(photo, np.random.default_rng(s), old)
         b = dg.dim_scene(photo, np.random.default_rng(s), new)
         assert np.array_equal(a, b)
+
+
+def test_low_key_keeps_a_highlight_level_when_asked():
+    """A photo 70% at 0.5 and 30% at 0.6: a black point of 0.49 takes its highlights to 0.22, the level of
+    a darkened photo; held at a highlight level of 0.42 the black point stops at 0.31."""
+    photo = np.full((40, 40, 3), 0.5, np.float32)
+    photo[:12] = 0.6
+    free = dg.low_key(photo, 0.02, min_upper=0.1)
+    held = dg.low_key(photo, 0.02, min_upper=0.1, min_highlight=0.42)
+    assert dg.highlight_level(free) < 0.42 <= dg.highlight_level(held) + 0.01
+    assert np.median(held[..., 0]) > np.median(free[..., 0])

@@ -299,18 +299,23 @@ def darken(x: Array, factor: float, *, gamma: float = 1.0) -> Array:
     return base * float(factor)
 
 
-def low_key(x: np.ndarray, median: float, *, min_upper: float = 0.3) -> np.ndarray:
+def low_key(x: np.ndarray, median: float, *, min_upper: float = 0.3, min_highlight: float = 0.0) -> np.ndarray:
     """A low-key photo made from ``x`` ``(H, W, C)`` in [0, 1] (NumPy only): its black point raised to
     ``b``, ``clip((x - b) / (1 - b), 0, 1)``, so the shadows go black while the mid-tones and highlights
     keep their contrast, as a portrait on a black background or a sunlit field below a dark forest has.
 
     ``b`` is chosen so the median luminance comes out near ``median``, but no higher than keeps the
     upper quartile (75th percentile) of luminance at ``min_upper`` or above: a low-key photo has a
-    well-exposed part, a dark photo has none.  A photo already darker than that is returned as it is."""
+    well-exposed part, a dark photo has none.  Nor higher than keeps the highlight level
+    (:func:`darkroom.exposure.highlight_level`) at ``min_highlight``, so a low-key scene, kept as it is,
+    never looks like a darkened photo (as ``MixConfig.dim_min_highlight`` does for dim scenes).  A photo
+    already darker than that is returned as it is."""
     x = _check(x)
     lum = _luminance(x)
     x_median, x_upper = (float(q) for q in np.quantile(lum, [0.5, 0.75]))
     b = min((x_median - median) / (1 - median), (x_upper - min_upper) / (1 - min_upper))
+    if min_highlight > 0:
+        b = min(b, (highlight_level(x) - min_highlight) / (1 - min_highlight))
     if b <= 0:
         return np.asarray(x, np.float32).copy()
     return np.clip((x - np.float32(b)) / np.float32(1 - b), 0, 1).astype(np.float32)
@@ -486,7 +491,8 @@ class MixConfig:
     shadows teach it to brighten.  0 turns it off (older recipes make the same pairs)."""
     p_low_key: float = 0.0
     """Chance that the scene itself is low-key, target and input alike (:func:`low_key`, its median drawn
-    from ``low_key_median``): black shadows beside a well-exposed part, to be denoised and kept.  Without
+    from ``low_key_median``, its highlight level held at ``dim_min_highlight``): black shadows beside a
+    well-exposed part, to be denoised and kept.  Without
     it the only training photos with a median below 0.12 are nearly all darkened or crushed ones, and
     stage 12d brightened noisy low-key photos (CBSD68 167062 and 302008 at sigma 25: a black forest and a
     black studio background lifted to a noisy grey-green).  0 draws no number, so older recipes make the
@@ -569,7 +575,8 @@ def dim_scene(x: np.ndarray, rng: np.random.Generator, config: MixConfig) -> np.
     With ``config.p_low_key`` (drawn first, only when above 0) the scene is low-key instead
     (:func:`low_key`)."""
     if config.p_low_key > 0 and rng.random() < config.p_low_key:
-        return low_key(x, rng.uniform(*config.low_key_median), min_upper=config.low_key_min_upper)
+        median = rng.uniform(*config.low_key_median)
+        return low_key(x, median, min_upper=config.low_key_min_upper, min_highlight=config.dim_min_highlight)
     if config.p_dim <= 0 or rng.random() >= config.p_dim:
         return x
     factor = np.float32(rng.uniform(*config.dim_factor))
