@@ -492,10 +492,10 @@ class MixConfig:
     p_low_key: float = 0.0
     """Chance that the scene itself is low-key, target and input alike (:func:`low_key`, its median drawn
     from ``low_key_median``, its highlight level held at ``dim_min_highlight``): black shadows beside a
-    well-exposed part, to be denoised and kept.  Without
-    it the only training photos with a median below 0.12 are nearly all darkened or crushed ones, and
-    stage 12d brightened noisy low-key photos (CBSD68 167062 and 302008 at sigma 25: a black forest and a
-    black studio background lifted to a noisy grey-green).  Stage 12g (recipes/lumen-lowkey2.yaml, 0.15)
+    well-exposed part, to be denoised and kept.  Without it the only training photos with a median below
+    0.12 are nearly all darkened or crushed ones, and stage 12d brightened noisy low-key photos (CBSD68
+    167062 and 302008 at sigma 25: a black forest and a black studio background lifted to a noisy
+    grey-green).  Stage 12g (recipes/lumen-lowkey2.yaml, 0.15)
     kept them dark and lost no dark row, but kept the sky beside a real night photo's lamp dark too.  0
     draws no number, so older recipes make the same pairs."""
     low_key_median: tuple[float, float] = (0.02, 0.12)
