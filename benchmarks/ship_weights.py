@@ -2,10 +2,13 @@
 
     python benchmarks/ship_weights.py runs/lumen --name lumen --trained-for "dark + noisy photos, blind"
     python benchmarks/ship_weights.py runs/lumen --name lumen --results benchmarks/results/*.json  # add scores
+    python benchmarks/ship_weights.py runs/a runs/b --name lumen --trained-for "..."  # their average
 
 Writes ``src/darkroom/weights/NAME.safetensors`` and ``NAME.json``: architecture, config, parameters,
 GFLOP per megapixel, data, degradations, steps, wall time, hardware, and, with ``--results``, every
-score of this model found in evaluation JSON files.
+score of this model found in evaluation JSON files.  Several run folders (fine-tuned from one start)
+ship their equal-weight average (``checkpoint.average_models``); the card lists each run's recipe,
+steps and wall time under ``averaged_from``.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from darkroom.checkpoint import WEIGHTS_DIR, load_model, read_card, save_model
+from darkroom.checkpoint import WEIGHTS_DIR, average_models, load_model, read_card, save_model
 from darkroom.evaluate import SCORE_KEYS
 from darkroom.machine import cpu_description
-from darkroom.models import get_spec
+from darkroom.models import create_model, get_spec
 from darkroom.train import MACHINES, TrainConfig, mix_config
 
 
@@ -82,45 +85,69 @@ def speed_from(results: list[Path], name: str) -> list[dict]:
     return rows
 
 
+def model_facts(model: torch.nn.Module, arch: str) -> dict:
+    return {
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "gflop_per_megapixel": gflop_per_megapixel(model, arch),
+    }
+
+
+def run_card(run: Path) -> dict:
+    """What a training run folder says of how its latest checkpoint was made: data, degradations,
+    recipe, steps, wall time, hardware and the last validation score."""
+    config = json.loads((run / "config.json").read_text())
+    log = run / "log.csv"
+    rows = list(csv.DictReader(log.open()))
+    val = [r for r in rows if r.get("val_psnr")]
+    return {
+        "data": config["data"],
+        "data_kind": config["data_kind"],
+        "degradations": config["presets"],
+        **({"mix": dataclasses.asdict(mix_config(TrainConfig(**config)))} if "mix" in config["presets"] else {}),
+        **({"started_from": config["init_from"]} if config.get("init_from") else {}),
+        "recipe": {
+            k: config[k]
+            for k in ("patch_size", "batch_size", "loss", "optimizer", "lr", "schedule", "iterations", "seed")
+            if k in config
+        },
+        "steps": int(rows[-1]["step"]) if rows else 0,
+        "wall_time_hours": round(wall_seconds(log) / 3600, 2),
+        "hardware": trained_on(run),
+        "validation": {
+            "held_out": "last images of the training source (val_split) or the held-out digits",
+            "final_val_psnr": round(float(val[-1]["val_psnr"]), 3) if val else None,
+        },
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("run", type=Path)
+    p.add_argument("run", type=Path, nargs="+", help="a run folder, several to ship their average, or shipped weights")
     p.add_argument("--name", required=True)
     p.add_argument("--trained-for", default="")
     p.add_argument("--results", nargs="*", type=Path, default=[])
     p.add_argument("--note", default="")
     a = p.parse_args()
     target = WEIGHTS_DIR / f"{a.name}.safetensors"
-    if a.run.suffix == ".safetensors":  # refresh only the card of shipped weights
-        model, card = load_model(a.run)
-        base = read_card(a.run.with_suffix(".json"))["card"]
-    else:
-        model, card = load_model(a.run)
-        config = json.loads((a.run / "config.json").read_text())
-        log = a.run / "log.csv"
-        rows = list(csv.DictReader(log.open()))
-        val = [r for r in rows if r.get("val_psnr")]
+    if len(a.run) == 1 and a.run[0].suffix == ".safetensors":  # refresh only the card of shipped weights
+        model, card = load_model(a.run[0])
+        base = read_card(a.run[0].with_suffix(".json"))["card"]
+    elif len(a.run) == 1:
+        model, card = load_model(a.run[0])
+        base = {"trained_for": a.trained_for, **model_facts(model, card["arch"]), **run_card(a.run[0])}
+    else:  # a model soup: the equal-weight average of runs fine-tuned from one start
+        state, card = average_models(a.run)
+        model = create_model(card["arch"], **card["config"])
+        model.load_state_dict(state)
+        runs = [{"run": str(r), **run_card(r)} for r in a.run]
         base = {
             "trained_for": a.trained_for,
-            "parameters": sum(p.numel() for p in model.parameters()),
-            "gflop_per_megapixel": gflop_per_megapixel(model, card["arch"]),
-            "data": config["data"],
-            "data_kind": config["data_kind"],
-            "degradations": config["presets"],
-            **({"mix": dataclasses.asdict(mix_config(TrainConfig(**config)))} if "mix" in config["presets"] else {}),
-            **({"started_from": config["init_from"]} if config.get("init_from") else {}),
-            "recipe": {
-                k: config[k]
-                for k in ("patch_size", "batch_size", "loss", "optimizer", "lr", "schedule", "iterations", "seed")
-                if k in config
-            },
-            "steps": int(rows[-1]["step"]) if rows else 0,
-            "wall_time_hours": round(wall_seconds(log) / 3600, 2),
-            "hardware": trained_on(a.run),
-            "validation": {
-                "held_out": "last images of the training source (val_split) or the held-out digits",
-                "final_val_psnr": round(float(val[-1]["val_psnr"]), 3) if val else None,
-            },
+            **model_facts(model, card["arch"]),
+            "averaged_from": runs,
+            "data": runs[0]["data"],
+            "steps": sum(r["steps"] for r in runs),
+            "wall_time_hours": round(sum(r["wall_time_hours"] for r in runs), 2),
+            "hardware": runs[0]["hardware"],
         }
     if a.note:
         base["note"] = a.note

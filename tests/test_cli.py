@@ -53,3 +53,32 @@ def test_models_lists_architectures(capsys):
     out = capsys.readouterr().out
     for name in ("lumen", "dncnn", "dense-ae", "llcnn", "skipnet", "resnet16", "residual-cnn", "zero-dce"):
         assert name in out
+
+
+def test_average_writes_a_loadable_model_with_its_sources_and_never_over_an_input(tmp_path, capsys):
+    import torch
+
+    from darkroom import checkpoint as ck
+    from darkroom.models import create_model
+
+    config = {"width": 8, "blocks": 1}
+    paths = [tmp_path / "a.safetensors", tmp_path / "b.safetensors"]
+    models = [create_model("residual-cnn", **config) for _ in paths]
+    for path, model in zip(paths, models):
+        ck.save_model(path, model, "residual-cnn", config)
+    out = tmp_path / "soup.safetensors"
+    assert cli(["average", *map(str, paths), "--weights", "3", "1", "-o", str(out)]) == 0
+    soup, card = ck.load_model(out)
+    assert card["card"]["averaged_from"] == [
+        {"source": str(paths[0]), "weight": 0.75},
+        {"source": str(paths[1]), "weight": 0.25},
+    ]
+    a, b = (m.state_dict() for m in models)
+    assert all(torch.allclose(v, 0.75 * a[k] + 0.25 * b[k], atol=1e-7) for k, v in soup.state_dict().items())
+
+    before = paths[0].read_bytes()
+    assert cli(["average", *map(str, paths), "-o", str(paths[0])]) == 2
+    assert "is one of the models to average" in capsys.readouterr().err
+    assert paths[0].read_bytes() == before
+    assert cli(["average", *map(str, paths), "-o", str(tmp_path / "soup.pt")]) == 2
+    assert "written as NAME.safetensors" in capsys.readouterr().err

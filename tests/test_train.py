@@ -147,6 +147,31 @@ def test_a_grown_network_starts_as_the_one_it_grew_from(tmp_path):
         assert torch.allclose(six(x), small(x), atol=1e-6)
 
 
+def test_models_of_one_architecture_average_into_one_and_others_are_refused(tmp_path):
+    from darkroom.models import create_model
+
+    config = {"width": 8, "blocks": 1}
+    a, b = (create_model("residual-cnn", **config) for _ in range(2))
+    ck.save_model(tmp_path / "a.safetensors", a, "residual-cnn", config)
+    ck.save_model(tmp_path / "b.safetensors", b, "residual-cnn", config)
+    sa, sb = a.state_dict(), b.state_dict()
+    assert not all(torch.equal(v, sb[k]) for k, v in sa.items())
+    state, card = ck.average_models([tmp_path / "a.safetensors", tmp_path / "b.safetensors"], [1, 3])
+    assert card["arch"] == "residual-cnn" and card["config"] == config and state.keys() == sa.keys()
+    assert all(torch.allclose(state[k], 0.25 * v + 0.75 * sb[k], atol=1e-7) for k, v in sa.items())
+    equal, _ = ck.average_models([tmp_path / "a.safetensors", tmp_path / "b.safetensors"])
+    assert all(torch.allclose(equal[k], (v + sb[k]) / 2, atol=1e-7) for k, v in sa.items())
+
+    wide = {"width": 12, "blocks": 1}
+    ck.save_model(tmp_path / "wide.safetensors", create_model("residual-cnn", **wide), "residual-cnn", wide)
+    with pytest.raises(ck.CheckpointError, match="wide.safetensors: another architecture or config"):
+        ck.average_models([tmp_path / "a.safetensors", tmp_path / "wide.safetensors"])
+    with pytest.raises(ck.CheckpointError, match="one positive weight per model"):
+        ck.average_models([tmp_path / "a.safetensors", tmp_path / "b.safetensors"], [1])
+    with pytest.raises(ck.CheckpointError, match="one positive weight per model"):
+        ck.average_models([tmp_path / "a.safetensors", tmp_path / "b.safetensors"], [1, 0])
+
+
 def test_a_run_can_start_from_weights_and_change_the_mix(images, tmp_path):
     first = train(tiny(images, tmp_path / "first"), progress=False)
     clean = tiny(images, tmp_path / "second", f"init_from={tmp_path / 'first'}", "presets=[mix]", "mix={p_clean: 1.0}")

@@ -185,6 +185,38 @@ def load_model(name_or_path: str | os.PathLike, *, device: str = "cpu") -> tuple
     return model.to(device).eval(), card
 
 
+def average_models(
+    sources: list[str | os.PathLike], weights: list[float] | None = None
+) -> tuple[dict[str, torch.Tensor], dict]:
+    """The weighted average of models of one architecture and config (a "model soup").
+
+    ``sources`` are shipped names, weights files or run folders (a folder gives its latest
+    checkpoint); ``weights`` default to equal shares and are scaled to sum to 1.  Averaging works
+    for networks fine-tuned from one starting point, where the average often keeps what each learnt.
+    Returns ``(state dict in float32 on the CPU, the first source's card)``.  Sources that differ in
+    architecture, config, tensor names or shapes are refused with a :class:`CheckpointError` naming
+    the file.
+    """
+    if not sources:
+        raise CheckpointError("average: no models given")
+    weights = [1.0] * len(sources) if weights is None else [float(w) for w in weights]
+    if len(weights) != len(sources) or min(weights) <= 0:
+        raise CheckpointError(f"average: need one positive weight per model, got {weights} for {len(sources)}")
+    files = [resolve_weights(s) for s in sources]
+    cards = [read_card(f.with_suffix(".json")) for f in files]
+    total = sum(weights)
+    mean: dict[str, torch.Tensor] = {}
+    for file, card, weight in zip(files, cards, weights):
+        if (card["arch"], card["config"]) != (cards[0]["arch"], cards[0]["config"]):
+            raise CheckpointError(f"{file}: another architecture or config than {files[0]}; cannot average them")
+        state = _read_tensors(file)
+        if mean and (state.keys() != mean.keys() or any(v.shape != mean[k].shape for k, v in state.items())):
+            raise CheckpointError(f"{file}: tensors differ in names or shapes from {files[0]}; cannot average them")
+        for k, v in state.items():
+            mean[k] = mean.get(k, 0) + v.double() * (weight / total)
+    return {k: v.float() for k, v in mean.items()}, cards[0]
+
+
 def init_from_weights(model: nn.Module, name_or_path: str | os.PathLike) -> list[str]:
     """Start ``model`` from the weights of a shipped model, a weights file or a run folder.
 

@@ -102,6 +102,24 @@ def _cmd_export(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_average(a: argparse.Namespace) -> int:
+    from .checkpoint import CheckpointError, average_models, resolve_weights, save_model
+    from .models import create_model
+
+    out = Path(a.output)
+    if out.suffix != ".safetensors":
+        raise CheckpointError(f"{out}: the averaged model is written as NAME.safetensors")
+    if any(out.resolve() == resolve_weights(s).resolve() for s in a.models):
+        raise CheckpointError(f"{out}: is one of the models to average; write the average elsewhere")
+    state, card = average_models(a.models, a.weights)
+    model = create_model(card["arch"], **card["config"])
+    model.load_state_dict(state)
+    shares = a.weights or [1.0] * len(a.models)
+    sources = [{"source": str(m), "weight": round(w / sum(shares), 6)} for m, w in zip(a.models, shares)]
+    print(save_model(out, model, card["arch"], card["config"], {"averaged_from": sources}))
+    return 0
+
+
 def _cmd_convert(a: argparse.Namespace) -> int:
     import torch
 
@@ -205,6 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--arch", required=True)
     s.add_argument("-o", "--output", required=True)
     s.set_defaults(func=_cmd_convert)
+
+    s = sub.add_parser("average", help="average models fine-tuned from one start into one (a model soup)")
+    s.add_argument("models", nargs="+", help="shipped names, .safetensors files or run folders (latest checkpoint)")
+    s.add_argument("--weights", nargs="+", type=float, help="one share per model (default: equal)")
+    s.add_argument("-o", "--output", required=True, help="OUT.safetensors (its card is written beside it)")
+    s.set_defaults(func=_cmd_average)
 
     s = sub.add_parser("demo", help="darken the bundled photo, restore it, write a before/after picture")
     s.add_argument("-o", "--output", default="demo-output")
