@@ -85,8 +85,8 @@ def reference_gain(lum_in: np.ndarray, gain: np.ndarray, bright: np.ndarray) -> 
     more than bright ones, while one region lifted alone makes the brighter half gain as much or
     more.  ``slope`` is held to at least -1, where the curve would start to reverse the order of
     brightness.  All arrays are ``(H // block, W // block)``; returns the same shape."""
-    flat = float(np.median(gain[bright]))
     lum, g = lum_in[bright], gain[bright]
+    flat = float(np.median(g))
     darker = lum <= np.median(lum)
     if darker.all():
         return np.full(lum_in.shape, flat, np.float32)

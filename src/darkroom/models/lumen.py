@@ -43,7 +43,7 @@ class LayerNorm2d(nn.Module):
         return (x - mu) * torch.rsqrt(var + self.eps) * self.weight + self.bias
 
 
-def standardise_channels(x: torch.Tensor, channels: int, eps: float) -> torch.Tensor:
+def _standardise_channels(x: torch.Tensor, channels: int, eps: float) -> torch.Tensor:
     """``(x - mean) / sqrt(var + eps)`` over the ``channels`` channels of each pixel of ``(N, C, H, W)``,
     with the mean taken by a 1x1 convolution: the form :class:`GatedBlock` exports to ONNX (a
     ReduceMean over NCHW channels is slow in ONNX Runtime)."""
@@ -100,7 +100,7 @@ class GatedBlock(nn.Module):
         channel layout: lumen runs about a quarter faster (measured at 768 px on two cores)."""
         c = self.beta.shape[1]
         halves = (slice(0, c), slice(c, 2 * c))
-        h = standardise_channels(x, c, self.norm1.eps)
+        h = _standardise_channels(x, c, self.norm1.eps)
         a, b = (
             F.conv2d(
                 F.conv2d(h, *_after_norm(self.expand, self.norm1, rows)),
@@ -113,7 +113,7 @@ class GatedBlock(nn.Module):
         )
         beta = self.beta.view(-1)
         x = x + F.conv2d(a * b, self.project.weight * beta.view(-1, 1, 1, 1), self.project.bias * beta)
-        h = standardise_channels(x, c, self.norm2.eps)
+        h = _standardise_channels(x, c, self.norm2.eps)
         a, b = (F.conv2d(h, *_after_norm(self.ffn_in, self.norm2, rows)) for rows in halves)
         gamma = self.gamma.view(-1)
         return x + F.conv2d(a * b, self.ffn_out.weight * gamma.view(-1, 1, 1, 1), self.ffn_out.bias * gamma)
