@@ -14,6 +14,8 @@ the same gain (:mod:`darkroom.even_gain`).  Memory is bounded by the tile size, 
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import functools
 import os
 import warnings
@@ -219,6 +221,24 @@ def _window_weights(n: int, context_lo: int, context_hi: int) -> np.ndarray:
     return w
 
 
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None where the C library is not glibc."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def release_freed_memory() -> None:
+    """Hand memory freed by the last tile back to the system.  glibc keeps freed tile buffers in
+    its heap, so without this a 12 MP photo's peak RSS with PyTorch varied from 1.7 to 2.1 GB from
+    run to run (1.5-1.65 GB with it; benchmarks/speed.py).  Does nothing off glibc."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
 def run_tiled(
     enh: Enhancer,
     x: np.ndarray,
@@ -253,6 +273,8 @@ def run_tiled(
             wgt = (wy[:, None] * _window_weights(x1 - x0, cx0, cx1)[None, :])[:, :, None]
             acc[y0:y1, x0:x1] += out * wgt
             weight[y0:y1, x0:x1] += wgt
+            del out, wgt
+            release_freed_memory()
             done += 1
             if progress:
                 progress(done, total)
