@@ -86,6 +86,7 @@ def speed_from(results: list[Path], name: str) -> list[dict]:
 
 
 def model_facts(model: torch.nn.Module, arch: str) -> dict:
+    """The card's size and cost of ``model``: parameters and GFLOP per megapixel."""
     return {
         "parameters": sum(p.numel() for p in model.parameters()),
         "gflop_per_megapixel": gflop_per_megapixel(model, arch),

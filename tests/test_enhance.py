@@ -68,6 +68,21 @@ def test_tiled_equals_whole_image_for_a_local_model(tiny):
     assert np.abs(whole - tiled).max() <= 1 / 255
 
 
+def test_each_tile_hands_its_freed_memory_back(tiny, monkeypatch):
+    import darkroom.engine as engine
+
+    if sys.platform.startswith("linux"):
+        assert engine._malloc_trim() is not None  # glibc here; elsewhere release_freed_memory does nothing
+    calls = []
+    monkeypatch.setattr(engine, "release_freed_memory", lambda: calls.append(1))
+    x = smooth_photo(300, 420)
+    tiles = []
+    out = engine.run_tiled(tiny, x, tile=96, progress=lambda done, total: tiles.append(total))
+    assert len(calls) == len(tiles) == tiles[-1] > 1
+    monkeypatch.undo()
+    assert np.array_equal(out, engine.run_tiled(tiny, x, tile=96))  # trimming changes no pixel
+
+
 @pytest.mark.skipif(not (WEIGHTS_DIR / "lumen.safetensors").exists(), reason="flagship weights not shipped yet")
 def test_flagship_tiling_is_seamless_on_a_1024_photo():
     x = smooth_photo(1024, 1024, seed=3)

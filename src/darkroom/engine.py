@@ -232,8 +232,8 @@ def _malloc_trim() -> Callable[[int], int] | None:
 
 def release_freed_memory() -> None:
     """Hand memory freed by the last tile back to the system.  glibc keeps freed tile buffers in
-    its heap, so without this a 12 MP photo's peak RSS with PyTorch varied from 1.7 to 2.1 GB from
-    run to run (1.5-1.65 GB with it; benchmarks/speed.py).  Does nothing off glibc."""
+    its heap, so without this a 12 MP photo's peak RSS with PyTorch varied from 1.6 to 2.1 GB from
+    run to run (1.4-1.65 GB with it, for 1-2 s more of 20; benchmarks/speed.py).  Does nothing off glibc."""
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
