@@ -25,7 +25,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from darkroom.checkpoint import WEIGHTS_DIR, average_models, load_model, read_card, save_model
 from darkroom.evaluate import SCORE_KEYS
 from darkroom.machine import cpu_description
-from darkroom.models import create_model, get_spec
+from darkroom.models import get_spec
 from darkroom.train import MACHINES, TrainConfig, mix_config
 
 
@@ -137,9 +137,7 @@ def main() -> None:
         model, card = load_model(a.run[0])
         base = {"trained_for": a.trained_for, **model_facts(model, card["arch"]), **run_card(a.run[0])}
     else:  # a model soup: the equal-weight average of runs fine-tuned from one start
-        state, card = average_models(a.run)
-        model = create_model(card["arch"], **card["config"])
-        model.load_state_dict(state)
+        model, card = average_models(a.run)
         runs = [{"run": str(r), **run_card(r)} for r in a.run]
         base = {
             "trained_for": a.trained_for,

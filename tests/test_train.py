@@ -156,10 +156,12 @@ def test_models_of_one_architecture_average_into_one_and_others_are_refused(tmp_
     ck.save_model(tmp_path / "b.safetensors", b, "residual-cnn", config)
     sa, sb = a.state_dict(), b.state_dict()
     assert not all(torch.equal(v, sb[k]) for k, v in sa.items())
-    state, card = ck.average_models([tmp_path / "a.safetensors", tmp_path / "b.safetensors"], [1, 3])
-    assert card["arch"] == "residual-cnn" and card["config"] == config and state.keys() == sa.keys()
+    model, card = ck.average_models([tmp_path / "a.safetensors", tmp_path / "b.safetensors"], [1, 3])
+    state = model.state_dict()
+    assert not model.training and card["arch"] == "residual-cnn" and card["config"] == config
+    assert state.keys() == sa.keys()
     assert all(torch.allclose(state[k], 0.25 * v + 0.75 * sb[k], atol=1e-7) for k, v in sa.items())
-    equal, _ = ck.average_models([tmp_path / "a.safetensors", tmp_path / "b.safetensors"])
+    equal = ck.average_models([tmp_path / "a.safetensors", tmp_path / "b.safetensors"])[0].state_dict()
     assert all(torch.allclose(equal[k], (v + sb[k]) / 2, atol=1e-7) for k, v in sa.items())
 
     wide = {"width": 12, "blocks": 1}

@@ -185,17 +185,16 @@ def load_model(name_or_path: str | os.PathLike, *, device: str = "cpu") -> tuple
     return model.to(device).eval(), card
 
 
-def average_models(
-    sources: list[str | os.PathLike], weights: list[float] | None = None
-) -> tuple[dict[str, torch.Tensor], dict]:
+def average_models(sources: list[str | os.PathLike], weights: list[float] | None = None) -> tuple[nn.Module, dict]:
     """The weighted average of models of one architecture and config (a "model soup").
 
     ``sources`` are shipped names, weights files or run folders (a folder gives its latest
     checkpoint); ``weights`` default to equal shares and are scaled to sum to 1.  Averaging works
     for networks fine-tuned from one starting point, where the average often keeps what each learnt.
-    Returns ``(state dict in float32 on the CPU, the first source's card)``.  Sources that differ in
-    architecture, config, tensor names or shapes are refused with a :class:`CheckpointError` naming
-    the file.
+    Returns ``(model in eval mode with the averaged weights, the first source's card)``, as
+    :func:`load_model` does; tensors that are not floating point (counters) are the first source's.
+    Sources that differ in architecture, config, tensor names or shapes are refused with a
+    :class:`CheckpointError` naming the file.
     """
     if not sources:
         raise CheckpointError("average: no models given")
@@ -213,8 +212,10 @@ def average_models(
         if mean and (state.keys() != mean.keys() or any(v.shape != mean[k].shape for k, v in state.items())):
             raise CheckpointError(f"{file}: tensors differ in names or shapes from {files[0]}; cannot average them")
         for k, v in state.items():
-            mean[k] = mean.get(k, 0) + v.double() * (weight / total)
-    return {k: v.float() for k, v in mean.items()}, cards[0]
+            mean[k] = mean.get(k, 0) + v.double() * (weight / total) if v.is_floating_point() else mean.get(k, v)
+    model = create_model(cards[0]["arch"], **cards[0]["config"])
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in mean.items()})
+    return model.eval(), cards[0]
 
 
 def init_from_weights(model: nn.Module, name_or_path: str | os.PathLike) -> list[str]:

@@ -104,16 +104,13 @@ def _cmd_export(a: argparse.Namespace) -> int:
 
 def _cmd_average(a: argparse.Namespace) -> int:
     from .checkpoint import CheckpointError, average_models, resolve_weights, save_model
-    from .models import create_model
 
     out = Path(a.output)
     if out.suffix != ".safetensors":
         raise CheckpointError(f"{out}: the averaged model is written as NAME.safetensors")
     if any(out.resolve() == resolve_weights(s).resolve() for s in a.models):
         raise CheckpointError(f"{out}: is one of the models to average; write the average elsewhere")
-    state, card = average_models(a.models, a.weights)
-    model = create_model(card["arch"], **card["config"])
-    model.load_state_dict(state)
+    model, card = average_models(a.models, a.weights)
     shares = a.weights or [1.0] * len(a.models)
     sources = [{"source": str(m), "weight": round(w / sum(shares), 6)} for m, w in zip(a.models, shares)]
     print(save_model(out, model, card["arch"], card["config"], {"averaged_from": sources}))
