@@ -308,6 +308,22 @@ def test_onnx_cache_follows_the_architecture_code(tiny_weights, tmp_path, monkey
     assert second != first and first.exists() and second.exists()
 
 
+def test_the_onnx_cache_keeps_the_most_recently_used_exports_of_each_model(tmp_path):
+    from darkroom.onnx_backend import prune_exports
+
+    names = [f"lumen-{i:016x}.onnx" for i in range(5)] + [
+        "dncnn-0000000000000000.onnx",
+        "lumen-big-00000000000000aa.onnx",
+    ]
+    for age, name in enumerate(reversed(names)):
+        (tmp_path / name).write_bytes(b"onnx")
+        os.utime(tmp_path / name, (1000 - age, 1000 - age))  # the first name is the oldest
+    target = tmp_path / names[0]
+    deleted = prune_exports(target, keep=3)
+    assert sorted(p.name for p in deleted) == names[1:3]  # the two oldest others; the target stays
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([names[0], *names[3:]])
+
+
 def test_pickled_checkpoints_are_refused(tmp_path):
     p = tmp_path / "model.pth"
     torch.save({"x": torch.zeros(1)}, p)

@@ -9,6 +9,7 @@ built), computed by the engine.
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -101,9 +102,31 @@ def cached_export(name_or_path: str | os.PathLike) -> Path:
     stem = Path(str(name_or_path)).stem or weights.stem
     cache = Path(os.environ.get("DARKROOM_CACHE", Path.home() / ".cache" / "darkroom"))
     target = cache / f"{stem}-{digest}.onnx"
-    if not target.exists():
+    if target.exists():
+        os.utime(target)  # used now: pruning keeps the most recently used
+    else:
         export_onnx(name_or_path, target)
+        prune_exports(target)
     return target
+
+
+KEEP_EXPORTS = 3
+"""Exports of one model name the cache keeps: each new package version, retrained run or changed
+graph adds one (13 MB for lumen), and the cache would otherwise grow without end."""
+
+
+def prune_exports(target: Path, keep: int = KEEP_EXPORTS) -> list[Path]:
+    """Delete the exports of ``target``'s model name (``NAME-<16 hex>.onnx`` beside it) but the
+    ``keep`` most recently used, ``target`` always among them; other names are left alone.
+    Returns the deleted paths."""
+    stem = target.name.rsplit("-", 1)[0]
+    pattern = re.compile(rf"{re.escape(stem)}-[0-9a-f]{{16}}\.onnx")
+    others = [p for p in target.parent.iterdir() if pattern.fullmatch(p.name) and p != target]
+    others.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    old = others[max(0, keep - 1) :]
+    for path in old:
+        path.unlink(missing_ok=True)
+    return old
 
 
 def onnx_enhancer(name_or_path: str):
