@@ -495,10 +495,10 @@ class MixConfig:
     well-exposed part, to be denoised and kept.  Without it the only training photos with a median below
     0.12 are nearly all darkened or crushed ones, and stage 12d brightened noisy low-key photos (CBSD68
     167062 and 302008 at sigma 25: a black forest and a black studio background lifted to a noisy
-    grey-green).  Stage 12g (recipes/lumen-lowkey2.yaml, 0.15)
-    kept them dark and lost no dark row, but kept the sky beside a real night photo's lamp dark too; stage
-    12h (lumen-lowkey3.yaml, 0.1 with ``low_key_min_upper`` 0.4) did not, but lost on low light and dim
-    photos.  0 draws no number, so older recipes make the same pairs."""
+    grey-green).  Stage 12g (recipes/lumen-lowkey2.yaml, 0.15) kept them dark and lost no dark row, but
+    kept the sky beside a real night photo's lamp dark too; stage 12h (lumen-lowkey3.yaml, 0.1 with
+    ``low_key_min_upper`` 0.4) did not, but lost on low light and dim photos; the shipped stage 12i is
+    their average.  0 draws no number, so older recipes make the same pairs."""
     low_key_median: tuple[float, float] = (0.02, 0.12)
     low_key_min_upper: float = 0.3
     """The lowest upper quartile (75th percentile of luminance) a low-key scene keeps.  Every one of

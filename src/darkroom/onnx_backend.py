@@ -121,8 +121,14 @@ def prune_exports(target: Path, keep: int = KEEP_EXPORTS) -> list[Path]:
     Returns the deleted paths."""
     stem = target.name.rsplit("-", 1)[0]
     pattern = re.compile(rf"{re.escape(stem)}-[0-9a-f]{{16}}\.onnx")
+    def last_used(path: Path) -> float:  # another process may prune the same file meanwhile
+        try:
+            return path.stat().st_mtime
+        except FileNotFoundError:
+            return 0.0
+
     others = [p for p in target.parent.iterdir() if pattern.fullmatch(p.name) and p != target]
-    others.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    others.sort(key=last_used, reverse=True)
     old = others[max(0, keep - 1) :]
     for path in old:
         path.unlink(missing_ok=True)
