@@ -61,9 +61,39 @@ def test_the_gain_curve_reads_the_median_gain_at_each_brightness():
     lum_in = np.repeat(np.linspace(0.05, 0.5, 10), 40).reshape(20, 20)  # 10 brightness levels of 40 blocks
     lum_out = lum_in * np.where(lum_in < 0.25, 3.0, 1.5)
     lum_out[0, :3] *= 10  # three outliers do not move the median
-    curve = gain_curve(lum_in, lum_out, bins=10)
-    np.testing.assert_allclose(curve(np.array([0.05, 0.1, 0.45, 0.5])), [3.0, 3.0, 1.5, 1.5])
+    curve = gain_curve(lum_in, lum_out, bins=10, monotone=False)
+    np.testing.assert_allclose(curve(np.array([0.05, 0.1, 0.2, 0.25, 0.45, 0.5])), [3.0, 3.0, 3.0, 1.5, 1.5, 1.5])
     np.testing.assert_allclose(curve(np.array([0.0, 1.0])), [3.0, 1.5])  # held beyond the ends
+
+
+def test_the_gain_curve_never_makes_a_brighter_part_darker():
+    """Blocks at 0.2 lifted 3x come out at 0.6, above blocks at 0.25 lifted 1.5x (0.375): the
+    monotone curve pools the quantiles that cross, and leaves the ends that do not alone."""
+    lum_in = np.repeat(np.linspace(0.05, 0.5, 10), 40).reshape(20, 20)
+    lum_out = lum_in * np.where(lum_in < 0.25, 3.0, 1.5)
+    levels = np.linspace(0.05, 0.5, 10)
+    out_levels = levels * gain_curve(lum_in, lum_out, bins=10)(levels)
+    assert np.all(np.diff(out_levels) >= -1e-9)
+    np.testing.assert_allclose(out_levels[[0, 1, -1]], [0.15, 0.3, 0.75])  # no crossing: kept
+    raw = levels * gain_curve(lum_in, lum_out, bins=10, monotone=False)(levels)
+    assert raw[3] > raw[4]  # what the network did
+
+
+def test_a_sky_lifted_in_one_band_comes_out_in_order():
+    """A smooth grey sky (brightness 0.2-0.33 from left to right) whose middle band the network lifted
+    2.9x and whose brighter right quarter it left alone, as it did with a low-key photo of an
+    overcast sky: after even gain no column of blocks comes out darker than one left of it (away
+    from the band's edges, where the scale, interpolated between block centres, meets a sharp step)."""
+    ramp = np.linspace(0.2, 0.33, 128, dtype=np.float32)
+    before = np.repeat(np.repeat(ramp[None, :, None], 128, 0), 3, 2)
+    after = before.copy()
+    after[:, 64:96] *= 2.9
+    columns = lambda x: luminance(x).reshape(128, 16, BLOCK).mean((0, 2))  # noqa: E731
+    assert np.diff(columns(after)).min() < -0.3  # what the network did
+    out, _ = even_out_gain(before, after.copy())
+    away = np.r_[0:7, 9:11, 13:16]
+    assert np.diff(columns(out)[away]).min() > -0.005
+    assert columns(out)[-1] > 0.4  # the brighter quarter is raised to the band, not the band cut to it
 
 
 def test_small_images_and_mismatched_shapes():

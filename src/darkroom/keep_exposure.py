@@ -35,6 +35,6 @@ def keep_exposure(before: np.ndarray, after: np.ndarray, *, block: int = BLOCK) 
     if block < 1:
         return after
     lum_in = block_luminance(before, block)
-    gain = gain_curve(lum_in, block_luminance(after, block))(lum_in)
+    gain = gain_curve(lum_in, block_luminance(after, block), monotone=False)(lum_in)
     scale_by_blocks(after, np.clip(1 / gain, 1 / MAX_SCALE, MAX_SCALE), block)
     return np.clip(after, 0, 1, out=after)

@@ -121,6 +121,7 @@ def prune_exports(target: Path, keep: int = KEEP_EXPORTS) -> list[Path]:
     Returns the deleted paths."""
     stem = target.name.rsplit("-", 1)[0]
     pattern = re.compile(rf"{re.escape(stem)}-[0-9a-f]{{16}}\.onnx")
+
     def last_used(path: Path) -> float:  # another process may prune the same file meanwhile
         try:
             return path.stat().st_mtime
