@@ -66,6 +66,17 @@ def test_exposure_keep_removes_the_brightening(client):
     assert abs(kept.mean() - before.mean()) < 0.01
 
 
+def test_the_finer_quality_runs_four_passes(client, monkeypatch):
+    import darkroom.engine as engine
+
+    sizes = []
+    real = engine.with_ensemble
+    monkeypatch.setattr(engine, "with_ensemble", lambda enh, n: sizes.append(n) or real(enh, n))
+    r = client.post("/api/enhance", files={"file": ("a.png", png())}, data={"ensemble": "4"})
+    assert r.status_code == 200 and sizes == [4]
+    assert 'value="4"' in client.get("/").text  # the page offers it
+
+
 def test_roi_leaves_the_rest_untouched(client):
     original = (smooth_photo(48, 64) * 0.5 * 255 + 0.5).astype(np.uint8)
     data = encode_image(original / 255.0, ".png")
@@ -100,6 +111,7 @@ def test_jpeg_keeps_exif_and_format_choice_works(client):
         ("a.png", png(), {"roi": "500,500,10,10"}, 500, "outside"),
         ("a.png", png(), {"format": "gif"}, 400, "unknown output format"),
         ("a.png", png(), {"exposure": "bright"}, 400, "unknown exposure 'bright'"),
+        ("a.png", png(), {"ensemble": "3"}, 400, "ensemble 3; choose from 1, 2, 4, 8"),
     ],
 )
 def test_bad_requests_get_clear_messages(client, name, data, fields, status, message):

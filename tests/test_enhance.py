@@ -13,7 +13,16 @@ from conftest import smooth_photo
 from darkroom.checkpoint import WEIGHTS_DIR, save_model
 from darkroom.cli import main as cli
 from darkroom.degrade import salt_pepper
-from darkroom.engine import Enhancer, enhance, enhance_file, load_enhancer, parse_roi
+from darkroom.engine import (
+    Enhancer,
+    enhance,
+    enhance_file,
+    image_cue,
+    load_enhancer,
+    parse_roi,
+    run_tiled,
+    with_ensemble,
+)
 from darkroom.io import read_image_with_info, write_image
 from darkroom.models import create_model, get_spec
 
@@ -228,6 +237,38 @@ def test_cli_exposure_keep_divides_the_brightening_out(tiny_weights, tmp_path, m
     base = ["enhance", str(tmp_path / "in"), "--model", str(tiny_weights), "--backend", "torch", "-q"]
     assert cli([*base, "-o", str(tmp_path / "auto")]) == 0 and not calls  # the default: the model's judgement
     assert cli([*base, "-o", str(tmp_path / "kept"), "--exposure", "keep"]) == 0 and len(calls) == 1
+
+
+def test_the_ensemble_averages_the_model_over_flips_and_turns_each_undone(tiny):
+    x = smooth_photo(70, 45)  # not square: a quarter turn left undone would not even fit
+    assert np.array_equal(enhance(x, tiny, ensemble=1), enhance(x, tiny))
+    # an identity model gives every tile back from every orientation
+    ident = Enhancer(name="identity", run=lambda t, cue: t, multiple=4, card={}, tile=32, overlap=8)
+    for n in (2, 4, 8):
+        np.testing.assert_allclose(run_tiled(with_ensemble(ident, n), x), x, atol=1e-6)
+    # two passes: the model on the photo and, mirrored back, on its mirror image; the tiny lumen is
+    # not mirror-symmetric, so the ensemble differs from one pass
+    x = smooth_photo(4 * tiny.multiple, 3 * tiny.multiple)  # no padding, which a mirror image gets elsewhere
+    cue = image_cue(tiny, x)
+    one = run_tiled(tiny, x)
+    mirrored = run_tiled(tiny, np.ascontiguousarray(x[:, ::-1]), cue=cue)[:, ::-1]
+    two = run_tiled(with_ensemble(tiny, 2), x)
+    np.testing.assert_allclose(two, (one + mirrored) / 2, atol=1e-5)
+    assert np.abs(two - one).max() > 1e-3
+    with pytest.raises(ValueError, match="ensemble must be one of 1, 2, 4, 8"):
+        enhance(x, tiny, ensemble=3)
+
+
+def test_cli_ensemble_reaches_the_engine(tiny_weights, tmp_path, monkeypatch):
+    import darkroom.engine as engine
+
+    sizes = []
+    real = engine.with_ensemble
+    monkeypatch.setattr(engine, "with_ensemble", lambda enh, n: sizes.append(n) or real(enh, n))
+    write_image(tmp_path / "in" / "a.png", smooth_photo(40, 48))
+    base = ["enhance", str(tmp_path / "in"), "--model", str(tiny_weights), "--backend", "torch", "-q"]
+    assert cli([*base, "-o", str(tmp_path / "one")]) == 0 and sizes == [1]
+    assert cli([*base, "-o", str(tmp_path / "four"), "--ensemble", "4"]) == 0 and sizes == [1, 4]
 
 
 def test_onnx_matches_torch(tiny_weights, tmp_path, monkeypatch):

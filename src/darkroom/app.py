@@ -7,7 +7,7 @@ worker thread; up to ``queue_size`` requests wait their turn, and beyond that th
 
 REST:
     ``POST /api/enhance``  multipart ``file`` (+ ``model``, ``roi`` "X,Y,W,H", ``format``,
-                           ``exposure`` "auto" or "keep") -> the image
+                           ``exposure`` "auto" or "keep", ``ensemble`` 1, 2, 4 or 8) -> the image
     ``POST /api/jobs``     same fields -> ``{"id"}``; ``GET /api/jobs/{id}`` -> status and progress;
     ``GET /api/jobs/{id}/result`` -> the image; ``GET /api/jobs/{id}/preview/{before|after}`` -> PNG
     ``POST /api/preview``  multipart ``file`` -> a PNG preview (for formats browsers cannot show)
@@ -120,7 +120,7 @@ def create_app(
     models may be asked for (default: all in ``weights_dir``, the package's own by default);
     clients name models, never paths."""
     from .checkpoint import WEIGHTS_DIR, read_card
-    from .engine import EXPOSURES, enhance, load_enhancer, parse_roi
+    from .engine import ENSEMBLES, EXPOSURES, enhance, load_enhancer, parse_roi
     from .io import ImageError, encode_image, output_suffix, read_image_with_info
 
     weights_dir = Path(weights_dir or WEIGHTS_DIR)
@@ -146,12 +146,20 @@ def create_app(
             raise HTTPException(400, str(e)) from None
 
     def make_job(
-        data: bytes, name: str, model: str, roi: str | None, fmt: str | None, exposure: str = "auto"
+        data: bytes,
+        name: str,
+        model: str,
+        roi: str | None,
+        fmt: str | None,
+        exposure: str = "auto",
+        ensemble: int = 1,
     ) -> tuple[Job, callable]:
         if model not in allowed:
             raise HTTPException(400, f"unknown model {model!r}; choose from {', '.join(allowed) or 'none shipped'}")
         if exposure not in EXPOSURES:
             raise HTTPException(400, f"unknown exposure {exposure!r}; choose from {', '.join(EXPOSURES)}")
+        if ensemble not in ENSEMBLES:
+            raise HTTPException(400, f"ensemble {ensemble!r}; choose from {', '.join(map(str, ENSEMBLES))}")
         try:
             region = parse_roi(roi) if roi else None
             suffix = output_suffix(fmt) if fmt else _default_suffix(name)
@@ -167,6 +175,7 @@ def create_app(
                 enhancer,
                 roi=region,
                 exposure=exposure,
+                ensemble=ensemble,
                 progress=lambda d, t: setattr(job, "progress", 0.95 * d / t),
             )
             depth = 16 if info.bit_depth == 16 and suffix in (".png", ".tiff") else 8
@@ -204,11 +213,12 @@ def create_app(
         roi: str | None = Form(None),
         format: str | None = Form(None),
         exposure: str = Form("auto"),
+        ensemble: int = Form(1),
     ):
         import asyncio
 
         job, work = await run_in_threadpool(
-            make_job, await read_upload(file), file.filename or "upload", model, roi, format, exposure
+            make_job, await read_upload(file), file.filename or "upload", model, roi, format, exposure, ensemble
         )  # decoding a large photo must not block the event loop
         submit(job, work)
         while job.status in ("queued", "running"):
@@ -228,9 +238,10 @@ def create_app(
         roi: str | None = Form(None),
         format: str | None = Form(None),
         exposure: str = Form("auto"),
+        ensemble: int = Form(1),
     ) -> dict:
         job, work = await run_in_threadpool(
-            make_job, await read_upload(file), file.filename or "upload", model, roi, format, exposure
+            make_job, await read_upload(file), file.filename or "upload", model, roi, format, exposure, ensemble
         )  # decoding a large photo must not block the event loop
         submit(job, work)
         return {"id": job.id}

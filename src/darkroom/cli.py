@@ -50,6 +50,7 @@ def _cmd_enhance(a: argparse.Namespace) -> int:
             max_pixels=a.max_pixels,
             guard=False if a.no_guard else None,
             exposure=a.exposure,
+            ensemble=a.ensemble,
         ),
         fmt=a.format,
         force=a.force,
@@ -159,7 +160,7 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .engine import BACKENDS, EXPOSURES
+    from .engine import BACKENDS, ENSEMBLES, EXPOSURES
 
     p = argparse.ArgumentParser(prog="darkroom", description="Restore dark and noisy photographs with CNNs.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -184,6 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=EXPOSURES,
         default="auto",
         help="auto: brighten as the model judges; keep: remove noise only, for photos meant to be dark",
+    )
+    s.add_argument(
+        "--ensemble",
+        type=int,
+        choices=ENSEMBLES,
+        default=1,
+        help="average the model over N flips and quarter turns of each photo: N times slower, a little cleaner",
     )
     s.add_argument("--max-pixels", type=int, default=None, help="refuse larger images (default 100 MP)")
     s.add_argument("-q", "--quiet", action="store_true")
