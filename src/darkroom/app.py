@@ -159,7 +159,7 @@ def create_app(
         if exposure not in EXPOSURES:
             raise HTTPException(400, f"unknown exposure {exposure!r}; choose from {', '.join(EXPOSURES)}")
         if ensemble not in ENSEMBLES:
-            raise HTTPException(400, f"ensemble {ensemble!r}; choose from {', '.join(map(str, ENSEMBLES))}")
+            raise HTTPException(400, f"unknown ensemble {ensemble!r}; choose from {', '.join(map(str, ENSEMBLES))}")
         try:
             region = parse_roi(roi) if roi else None
             suffix = output_suffix(fmt) if fmt else _default_suffix(name)

@@ -191,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         choices=ENSEMBLES,
         default=1,
-        help="average the model over N flips and quarter turns of each photo: N times slower, a little cleaner",
+        help="average the model over N flips and quarter turns of each tile: N times slower, a little cleaner",
     )
     s.add_argument("--max-pixels", type=int, default=None, help="refuse larger images (default 100 MP)")
     s.add_argument("-q", "--quiet", action="store_true")
