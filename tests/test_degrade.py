@@ -11,6 +11,11 @@ def flat(value: float, h: int = 200, w: int = 200) -> np.ndarray:
     return np.full((h, w, 3), value, np.float32)
 
 
+def tinted(value: float, h: int = 200, w: int = 200) -> np.ndarray:
+    """A flat colour photo near ``value``: not grey, so the random mix degrades its channels apart."""
+    return flat(value, h, w) + np.asarray([0.0, 0.01, -0.01], np.float32)
+
+
 @pytest.mark.parametrize("name,sigma", [("gauss15", 15), ("gauss25", 25), ("gauss50", 50)])
 def test_gaussian_presets_have_the_published_sigma_and_are_unclipped(name, sigma):
     x = flat(0.5)
@@ -221,7 +226,7 @@ def test_camera_noise_is_seeded_clipped_and_keeps_grey_shapes():
 
 
 def test_random_mix_draws_camera_like_noise_only_when_asked():
-    x = flat(0.5, 64, 64)
+    x = tinted(0.5, 64, 64)
     white_only = dg.MixConfig(p_clean=0, p_dark=0, p_lowlight=0, noise_weights=(1, 0, 0, 0, 0))
     camera = dg.MixConfig(p_clean=0, p_dark=0, p_lowlight=0, noise_weights=(1, 0, 0, 0, 0), p_correlated=1.0)
     white = [_lag1_correlation((dg.random_mix(x, s, white_only) - x)[..., 0]) for s in range(10)]
@@ -320,6 +325,7 @@ def test_night_keeps_the_lights_and_darkens_the_rest():
 
 def test_random_mix_draws_night_scenes_only_when_asked():
     x = _lamp_scene()
+    x[..., 2] -= 0.01  # a colour photo: a grey one is degraded as one channel, and night scenes need RGB
     quiet = dict(p_clean=0, p_lowlight=0, noise_weights=(0, 0, 0, 0, 1))
     nights = [dg.random_mix(x, s, dg.MixConfig(p_night=1.0, p_dark=0, **quiet)) for s in range(5)]
     for y in nights:
@@ -419,3 +425,61 @@ def test_low_key_keeps_a_highlight_level_when_asked():
     held = dg.low_key(photo, 0.02, min_upper=0.1, min_highlight=0.42)
     assert dg.highlight_level(free) < 0.42 <= dg.highlight_level(held) + 0.01
     assert np.median(held[..., 0]) > np.median(free[..., 0])
+
+
+def _photo(h: int = 48, w: int = 48, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).random((h, w, 3), dtype=np.float32)
+
+
+def test_is_grey_tells_black_and_white_photos_from_colour_ones():
+    colour = _photo()
+    grey = np.repeat(colour[..., :1], 3, axis=-1)
+    assert dg.is_grey(grey) and not dg.is_grey(colour) and not dg.is_grey(colour[..., :1])
+
+
+@pytest.mark.parametrize("name", ["gauss25", "grain25", "lowlight", "sp20", "dark-sp", "poisson30", "speckle10"])
+def test_grey_photos_get_grey_noise_as_the_published_grey_benchmarks_add_it(name):
+    grey = np.repeat(_photo()[..., :1], 3, axis=-1)
+    y = dg.apply_preset(grey, name, rng=3)
+    assert y.shape == grey.shape and dg.is_grey(y)
+    if name != "grain25":  # the same draw as degrading the one channel
+        assert np.array_equal(y[..., 0], dg.apply_preset(grey[..., :1], name, rng=3)[..., 0])
+
+
+def test_grain25_is_one_noise_field_for_all_channels():
+    x = flat(0.5)
+    noise = dg.apply_preset(x, "grain25", rng=2) - x
+    assert abs(noise.std() * 255 - 25) < 0.5
+    assert np.abs(noise[..., 0] - noise[..., 1]).max() < 1e-6 and np.abs(noise[..., 1] - noise[..., 2]).max() < 1e-6
+    assert abs(_lag1_correlation(noise[..., 0])) < 0.05  # white across pixels
+
+
+def test_random_mix_shares_white_noise_across_channels_only_when_asked():
+    x = tinted(0.5, 64, 64)
+    base = dict(p_clean=0, p_dark=0, p_lowlight=0, noise_weights=(1, 0, 0, 0, 0))
+    per_channel = dg.MixConfig(**base)
+    shared = dg.MixConfig(**base, p_shared=1.0, shared_range=(1.0, 1.0))
+    for s in range(5):
+        own = dg.random_mix(x, s, per_channel) - x
+        y = dg.random_mix(x, s, shared)
+        assert abs(np.corrcoef(own[..., 0].ravel(), own[..., 1].ravel())[0, 1]) < 0.1 or own.std() < 1e-3
+        inside = ((y > 0) & (y < 1)).all(axis=-1)  # half the draws are clipped, as a camera's output is
+        assert np.abs((y - x)[..., 0] - (y - x)[..., 2])[inside].max() < 1e-6
+    # p_shared = 0 draws nothing: an older recipe's pairs are unchanged
+    assert np.array_equal(dg.random_mix(x, 7, per_channel), dg.random_mix(x, 7, dg.MixConfig(**base, p_shared=0.0)))
+
+
+def test_grey_scenes_stay_grey_through_every_degradation_of_the_mix():
+    config = dg.MixConfig(
+        p_grey=1.0, p_dim=0.3, p_low_key=0.1, p_night=0.2, p_crush=0.1, p_correlated=0.3, p_camera=0.5
+    )
+    photo = _photo(40, 40, seed=1)
+    for s in range(60):
+        rng = np.random.default_rng(s)
+        scene = dg.dim_scene(photo, rng, config)
+        assert dg.is_grey(scene)
+        degraded = dg.random_mix(scene, rng, config)
+        assert degraded.shape == photo.shape and dg.is_grey(degraded) and np.isfinite(degraded).all()
+    rng = np.random.default_rng(0)  # p_grey = 0 draws nothing
+    before = rng.bit_generator.state
+    assert dg.dim_scene(photo, rng, dg.MixConfig(p_grey=0.0)) is photo and rng.bit_generator.state == before

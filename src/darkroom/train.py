@@ -219,7 +219,7 @@ def build_datasets(cfg: TrainConfig, cue_size: int = 0) -> tuple[Any, list[tuple
         images, val_images = images[: -cfg.val_split], images[-cfg.val_split :][: cfg.val_count]
     else:
         val_images = []
-    changes_scene = (mix.p_dim > 0 or mix.p_low_key > 0) and cfg.presets == ["mix"]
+    changes_scene = (mix.p_dim > 0 or mix.p_low_key > 0 or mix.p_grey > 0) and cfg.presets == ["mix"]
     scene = functools.partial(dg.dim_scene, config=mix) if changes_scene else None
     cue_size = 0 if cfg.data_kind == "unpaired" else cue_size
     train_set = dt.SyntheticPairs(
