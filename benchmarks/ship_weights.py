@@ -153,6 +153,11 @@ def main() -> None:
     if a.results:
         a.results = list(dict.fromkeys(p.resolve() for p in a.results))  # a file named twice counts once
         base["evaluation"] = scores_from(a.results, a.name)
+        if get_spec(card["arch"]).self_ensemble:  # the rows were scored as users get it: see engine.auto_ensemble
+            base["evaluation_passes"] = (
+                "the engine's default (darkroom.engine.AUTO_ENSEMBLE): 4 passes over flips and quarter turns up to "
+                "1 MP, 2 up to 2 MP, 1 above; every evaluation photo is under 1 MP"
+            )
         base["speed"] = speed_from(a.results, a.name) or base.get("speed", [])
     params = sum(p.numel() for p in model.parameters())
     half = params * 4 > HALF_ABOVE_BYTES  # keeps every shipped file a few MB; load_model reads it back as float32

@@ -3,8 +3,10 @@
     python benchmarks/speed.py [--models lumen dncnn] [--sizes 1 12] [--backends torch onnx] [--merge]
 
 Each measurement runs in a fresh process (so peak RSS is that run's own) on a random photo of the
-given size, with the engine's default tiling.  Writes benchmarks/results/speed.json and speed.md;
-with ``--merge`` the rows already there for other models, backends and sizes are kept.  Each row
+given size, with the engine's default tiling and one pass of the model (the flagship's default above 2
+megapixels; on smaller photos it averages 2 or 4 passes by default, which takes 2 or 4 times as long: see
+``darkroom.engine.AUTO_ENSEMBLE`` and benchmarks/ensemble_check.py).  Writes benchmarks/results/speed.json
+and speed.md; with ``--merge`` the rows already there for other models, backends and sizes are kept.  Each row
 names the CPU it was measured on (machines differ between sessions, and so do the seconds).
 """
 
@@ -27,7 +29,7 @@ w = int(round((mp * 1e6 * 4 / 3) ** 0.5)); h = int(round(mp * 1e6 / w))
 enh = load_enhancer(name, backend)
 enhance(np.random.default_rng(1).random((256, 256, 3), dtype=np.float32), enh)  # warm-up
 x = np.random.default_rng(0).random((h, w, 3), dtype=np.float32) * 0.3
-t = time.perf_counter(); enhance(x, enh); dt = time.perf_counter() - t
+t = time.perf_counter(); enhance(x, enh, ensemble=1); dt = time.perf_counter() - t
 print(json.dumps({"model": name, "backend": backend, "megapixels": round(h * w / 1e6, 2), "width": w, "height": h,
                   "seconds": round(dt, 2), "megapixels_per_second": round(h * w / 1e6 / dt, 3),
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))

@@ -74,7 +74,12 @@ def test_the_finer_quality_runs_four_passes(client, monkeypatch):
     monkeypatch.setattr(engine, "with_ensemble", lambda enh, n: sizes.append(n) or real(enh, n))
     r = client.post("/api/enhance", files={"file": ("a.png", png())}, data={"ensemble": "4"})
     assert r.status_code == 200 and sizes == [4]
-    assert 'value="4"' in client.get("/").text  # the page offers it
+    r = client.post("/api/enhance", files={"file": ("a.png", png())}, data={"ensemble": "1"})
+    assert r.status_code == 200 and sizes == [4, 1]
+    r = client.post("/api/enhance", files={"file": ("a.png", png())})  # auto: the flagship, a small photo
+    assert r.status_code == 200 and sizes == [4, 1, 4]
+    page = client.get("/").text
+    assert 'value="4"' in page and 'value="1"' in page and 'value="auto"' in page  # the page offers them
 
 
 def test_roi_leaves_the_rest_untouched(client):
@@ -111,7 +116,7 @@ def test_jpeg_keeps_exif_and_format_choice_works(client):
         ("a.png", png(), {"roi": "500,500,10,10"}, 500, "outside"),
         ("a.png", png(), {"format": "gif"}, 400, "unknown output format"),
         ("a.png", png(), {"exposure": "bright"}, 400, "unknown exposure 'bright'"),
-        ("a.png", png(), {"ensemble": "3"}, 400, "ensemble 3; choose from 1, 2, 4, 8"),
+        ("a.png", png(), {"ensemble": "3"}, 400, "ensemble '3'; choose from auto, 1, 2, 4, 8"),
     ],
 )
 def test_bad_requests_get_clear_messages(client, name, data, fields, status, message):

@@ -2,6 +2,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from darkroom.cli import main as cli
 from darkroom.degrade import salt_pepper
 from darkroom.engine import (
     Enhancer,
+    auto_ensemble,
     enhance,
     enhance_file,
     image_cue,
@@ -241,7 +243,7 @@ def test_cli_exposure_keep_divides_the_brightening_out(tiny_weights, tmp_path, m
 
 def test_the_ensemble_averages_the_model_over_flips_and_turns_each_undone(tiny):
     x = smooth_photo(70, 45)  # not square: a quarter turn left undone would not even fit
-    assert np.array_equal(enhance(x, tiny, ensemble=1), enhance(x, tiny))
+    assert np.array_equal(enhance(x, tiny, ensemble=4), enhance(x, tiny))  # auto: a small photo gets 4
     # an identity model gives every tile back from every orientation
     ident = Enhancer(name="identity", run=lambda t, cue: t, multiple=4, card={}, tile=32, overlap=8)
     for n in (2, 4, 8):
@@ -255,8 +257,9 @@ def test_the_ensemble_averages_the_model_over_flips_and_turns_each_undone(tiny):
     two = run_tiled(with_ensemble(tiny, 2), x)
     np.testing.assert_allclose(two, (one + mirrored) / 2, atol=1e-5)
     assert np.abs(two - one).max() > 1e-3
-    with pytest.raises(ValueError, match="ensemble must be one of 1, 2, 4, 8"):
-        enhance(x, tiny, ensemble=3)
+    for bad in (3, "3", "many"):
+        with pytest.raises(ValueError, match="ensemble must be auto or one of 1, 2, 4, 8"):
+            enhance(x, tiny, ensemble=bad)
 
 
 def test_cli_ensemble_reaches_the_engine(tiny_weights, tmp_path, monkeypatch):
@@ -267,8 +270,27 @@ def test_cli_ensemble_reaches_the_engine(tiny_weights, tmp_path, monkeypatch):
     monkeypatch.setattr(engine, "with_ensemble", lambda enh, n: sizes.append(n) or real(enh, n))
     write_image(tmp_path / "in" / "a.png", smooth_photo(40, 48))
     base = ["enhance", str(tmp_path / "in"), "--model", str(tiny_weights), "--backend", "torch", "-q"]
-    assert cli([*base, "-o", str(tmp_path / "one")]) == 0 and sizes == [1]
-    assert cli([*base, "-o", str(tmp_path / "four"), "--ensemble", "4"]) == 0 and sizes == [1, 4]
+    assert cli([*base, "-o", str(tmp_path / "auto")]) == 0 and sizes == [4]  # a small photo, a lumen
+    assert cli([*base, "-o", str(tmp_path / "one"), "--ensemble", "1"]) == 0 and sizes == [4, 1]
+    assert cli([*base, "-o", str(tmp_path / "two"), "--ensemble", "2"]) == 0 and sizes == [4, 1, 2]
+
+
+def test_auto_ensemble_runs_more_passes_only_on_small_photos_and_only_where_the_model_asks(monkeypatch):
+    import darkroom.engine as engine
+
+    asks = Enhancer("identity", lambda t, cue: t, 4, {}, tile=2048, overlap=8, self_ensemble=True)
+    pixels = (1, 1_000_000, 1_000_001, 2_000_000, 2_000_001, 12_000_000)
+    assert [auto_ensemble(asks, n) for n in pixels] == [4, 4, 2, 2, 1, 1]
+    assert auto_ensemble(replace(asks, self_ensemble=False), 100) == 1
+    assert get_spec("lumen").self_ensemble and not get_spec("dncnn").self_ensemble
+    sizes = []
+    real = engine.with_ensemble
+    monkeypatch.setattr(engine, "with_ensemble", lambda enh, n: sizes.append(n) or real(enh, n))
+    big = np.zeros((1500, 1500, 3), np.float32)  # 2.25 MP: one pass
+    assert np.array_equal(enhance(big, asks), big) and sizes == [1]
+    enhance(big, asks, roi=(10, 10, 200, 100))  # an ROI counts the pixels the model sees: four passes
+    enhance(big, asks, ensemble=8)
+    assert sizes == [1, 4, 8]
 
 
 def test_onnx_matches_torch(tiny_weights, tmp_path, monkeypatch):
@@ -282,7 +304,7 @@ def test_onnx_matches_torch(tiny_weights, tmp_path, monkeypatch):
     c = enhance(x, load_enhancer(str(tiny_weights), "onnx"), tile=64, overlap=32)  # exported on the fly
     assert np.abs(a - c).max() < 1e-4 and any((tmp_path / "cache").iterdir())
     assert (
-        onnx_file.fills_impulses and onnx_file.guards_highlights and onnx_file.evens_gain
+        onnx_file.fills_impulses and onnx_file.guards_highlights and onnx_file.evens_gain and onnx_file.self_ensemble
     )  # the .onnx file carries them: lumen's steps run with either backend
     spec = get_spec("lumen")
     assert (onnx_file.tile, load_enhancer(str(tiny_weights), "torch").tile) == (spec.onnx_tile, spec.tile)
@@ -517,3 +539,26 @@ def test_an_roi_is_brightened_by_its_own_exposure_cue():
     photo[50:100, 60:160] = 0.05
     enhance(photo, enh, roi=(60, 50, 100, 50))
     np.testing.assert_array_equal(seen[0], image_cue(enh, photo[50:100, 60:160]))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limitation: the shipped lumen leaves noise shared by all channels nearly in place (gains 0.5-0.7 "
+    "dB here); stage 12n (recipes/lumen-grey.yaml) learned part of it but lost on the dark and Gaussian rows",
+)
+@pytest.mark.parametrize("photo_kind", ["black-and-white", "colour"])
+def test_the_flagship_removes_grain_shared_by_all_channels(photo_kind):
+    """Noise drawn once for all three channels (a black-and-white photo's noise, or brightness grain) is
+    noise too: the flagship should take out at least 5 dB of it at sigma 25, as it does of noise drawn per
+    channel (8.6 dB on Kodak24).  Strict: once new weights do, this test fails until the mark is removed."""
+    from darkroom.degrade import apply_preset
+    from darkroom.demo import ASSET
+    from darkroom.io import read_image
+    from darkroom.metrics import psnr
+
+    clean = read_image(ASSET)[:256, 128:384]
+    if photo_kind == "black-and-white":
+        clean = np.repeat(clean.mean(axis=-1, keepdims=True), 3, axis=-1)
+    noisy = apply_preset(clean, "grain25", rng=0)
+    gain = psnr(enhance(noisy, "lumen", backend="torch", ensemble=1), clean) - psnr(np.clip(noisy, 0, 1), clean)
+    assert gain >= 5.0

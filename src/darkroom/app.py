@@ -7,7 +7,7 @@ worker thread; up to ``queue_size`` requests wait their turn, and beyond that th
 
 REST:
     ``POST /api/enhance``  multipart ``file`` (+ ``model``, ``roi`` "X,Y,W,H", ``format``,
-                           ``exposure`` "auto" or "keep", ``ensemble`` 1, 2, 4 or 8) -> the image
+                           ``exposure`` "auto" or "keep", ``ensemble`` "auto", 1, 2, 4 or 8) -> the image
     ``POST /api/jobs``     same fields -> ``{"id"}``; ``GET /api/jobs/{id}`` -> status and progress;
     ``GET /api/jobs/{id}/result`` -> the image; ``GET /api/jobs/{id}/preview/{before|after}`` -> PNG
     ``POST /api/preview``  multipart ``file`` -> a PNG preview (for formats browsers cannot show)
@@ -152,14 +152,15 @@ def create_app(
         roi: str | None,
         fmt: str | None,
         exposure: str = "auto",
-        ensemble: int = 1,
+        ensemble: str = "auto",
     ) -> tuple[Job, callable]:
         if model not in allowed:
             raise HTTPException(400, f"unknown model {model!r}; choose from {', '.join(allowed) or 'none shipped'}")
         if exposure not in EXPOSURES:
             raise HTTPException(400, f"unknown exposure {exposure!r}; choose from {', '.join(EXPOSURES)}")
-        if ensemble not in ENSEMBLES:
-            raise HTTPException(400, f"unknown ensemble {ensemble!r}; choose from {', '.join(map(str, ENSEMBLES))}")
+        if ensemble not in ("auto", *map(str, ENSEMBLES)):
+            choices = ", ".join(("auto", *map(str, ENSEMBLES)))
+            raise HTTPException(400, f"unknown ensemble {ensemble!r}; choose from {choices}")
         try:
             region = parse_roi(roi) if roi else None
             suffix = output_suffix(fmt) if fmt else _default_suffix(name)
@@ -213,7 +214,7 @@ def create_app(
         roi: str | None = Form(None),
         format: str | None = Form(None),
         exposure: str = Form("auto"),
-        ensemble: int = Form(1),
+        ensemble: str = Form("auto"),
     ):
         import asyncio
 
@@ -238,7 +239,7 @@ def create_app(
         roi: str | None = Form(None),
         format: str | None = Form(None),
         exposure: str = Form("auto"),
-        ensemble: int = Form(1),
+        ensemble: str = Form("auto"),
     ) -> dict:
         job, work = await run_in_threadpool(
             make_job, await read_upload(file), file.filename or "upload", model, roi, format, exposure, ensemble

@@ -188,10 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument(
         "--ensemble",
-        type=int,
-        choices=ENSEMBLES,
-        default=1,
-        help="average the model over N flips and quarter turns of each tile: N times slower, a little cleaner",
+        choices=["auto", *map(str, ENSEMBLES)],
+        default="auto",
+        help="average the model over N flips and quarter turns of each tile: N times slower, a little cleaner "
+        "(auto: 4 passes up to 1 MP and 2 up to 2 MP for the flagship, 1 otherwise)",
     )
     s.add_argument("--max-pixels", type=int, default=None, help="refuse larger images (default 100 MP)")
     s.add_argument("-q", "--quiet", action="store_true")

@@ -69,6 +69,8 @@ class Enhancer:
     """Whether bright regions brightened far more than the rest are toned down (see :mod:`darkroom.highlights`)."""
     evens_gain: bool = False
     """Whether equally bright parts of a photo get the same gain (see :mod:`darkroom.even_gain`)."""
+    self_ensemble: bool = False
+    """Whether ``ensemble="auto"`` averages several passes on small photos (see :func:`auto_ensemble`)."""
 
     def __call__(self, image: np.ndarray, **kwargs: Any) -> np.ndarray:
         return enhance(image, self, **kwargs)
@@ -117,6 +119,7 @@ def load_enhancer(name_or_path: str = DEFAULT_MODEL, backend: str = "auto") -> E
         fills_impulses=spec.fills_impulses,
         guards_highlights=spec.guards_highlights,
         evens_gain=spec.evens_gain,
+        self_ensemble=spec.self_ensemble,
     )
     if backend == "auto":
         from .onnx_backend import onnx_enhancer
@@ -143,7 +146,9 @@ def _as_enhancer(model: str | os.PathLike | Enhancer | Any, backend: str) -> Enh
         multiple = spec.multiple if spec else 16  # an unregistered module: pad to a safe common grid
         uses_cue = bool(getattr(model, "uses_cue", False))
         tile, overlap = (spec.tile, spec.overlap) if spec else (DEFAULT_TILE, DEFAULT_OVERLAP)
-        fills, guards, evens = (spec.fills_impulses, spec.guards_highlights, spec.evens_gain) if spec else (False,) * 3
+        fills, guards, evens, ensembles = (
+            (spec.fills_impulses, spec.guards_highlights, spec.evens_gain, spec.self_ensemble) if spec else (False,) * 4
+        )
         return Enhancer(
             type(model).__name__,
             _torch_runner(model.eval()),
@@ -155,6 +160,7 @@ def _as_enhancer(model: str | os.PathLike | Enhancer | Any, backend: str) -> Enh
             fills_impulses=fills,
             guards_highlights=guards,
             evens_gain=evens,
+            self_ensemble=ensembles,
         )
     if not isinstance(model, (str, os.PathLike)):
         raise TypeError(
@@ -284,6 +290,39 @@ def run_tiled(
 
 ENSEMBLES = (1, 2, 4, 8)
 """How many of a tile's eight flips and quarter turns :func:`enhance` can average the model over."""
+AUTO_ENSEMBLE = ((1_000_000, 4), (2_000_000, 2))
+"""``(most pixels, passes)``: what ``ensemble="auto"`` runs for a model that asks for it (the flagship).
+Four passes up to 1 megapixel (lumen, 1000x1000 px: 1.6 s instead of 0.4 on two cores) and two up
+to 2: +0.3 dB on CBSD68's Gaussian rows and +0.4 on clean photos (`benchmarks/ensemble_check.py`)
+where the time is short anyway.  Larger photos get one pass, so the 12-megapixel time is unchanged."""
+
+
+def auto_ensemble(enh: Enhancer, pixels: int) -> int:
+    """How many passes ``ensemble="auto"`` averages for ``pixels`` pixels: one for a model that does
+    not ask for it, else as :data:`AUTO_ENSEMBLE` says."""
+    if enh.self_ensemble:
+        for most, passes in AUTO_ENSEMBLE:
+            if pixels <= most:
+                return passes
+    return 1
+
+
+def _passes(enh: Enhancer, ensemble: int | str, pixels: int) -> int:
+    """The number of passes ``ensemble`` (``"auto"`` or a number) asks for on ``pixels`` pixels."""
+    return auto_ensemble(enh, pixels) if ensemble == "auto" else int(ensemble)
+
+
+def parse_ensemble(value: int | str) -> int | str:
+    """``"auto"`` or one of :data:`ENSEMBLES` (as an int or its text) -> ``"auto"`` or that int."""
+    if value == "auto":
+        return value
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        n = None
+    if n not in ENSEMBLES:
+        raise ValueError(f"ensemble must be auto or one of {', '.join(map(str, ENSEMBLES))}, got {value!r}")
+    return n
 
 
 def _orient(t: np.ndarray, k: int) -> np.ndarray:
@@ -378,7 +417,7 @@ def enhance(
     progress: Callable[[int, int], None] | None = None,
     guard: bool | None = None,
     exposure: str = "auto",
-    ensemble: int = 1,
+    ensemble: int | str = "auto",
 ) -> np.ndarray:
     """Enhance a photo: float32 RGB ``(H, W, 3)`` in [0, 1] -> the same shape, in [0, 1].
 
@@ -394,7 +433,9 @@ def enhance(
     ``exposure="keep"`` removes noise but keeps the photo's brightness, for a photo meant to be
     dark (a low-key portrait, a night scene); ``"auto"`` lets the model brighten it as it judges.
     ``ensemble`` (1, 2, 4 or 8) averages the model over that many flips and quarter turns of each
-    tile (:func:`with_ensemble`): that many times slower, a little cleaner.
+    tile (:func:`with_ensemble`): that many times slower, a little cleaner; ``"auto"`` does so on
+    small photos for a model that asks for it (:func:`auto_ensemble`: 4 passes up to 1 megapixel and
+    2 up to 2 for lumen, counting the pixels the model sees), one pass otherwise.
     The input array is never modified.
 
     >>> import numpy as np, torch
@@ -409,9 +450,11 @@ def enhance(
         raise ValueError(f"expected an (H, W, 3) image, got shape {image.shape}")
     if exposure not in EXPOSURES:
         raise ValueError(f"exposure must be one of {', '.join(EXPOSURES)}, got {exposure!r}")
-    enh = with_ensemble(_as_enhancer(model, backend), ensemble)
+    ensemble = parse_ensemble(ensemble)
+    enh = _as_enhancer(model, backend)
     prepare = fill_impulses if enh.fills_impulses else (lambda x: x)
     if roi is None:
+        enh = with_ensemble(enh, _passes(enh, ensemble, image.shape[0] * image.shape[1]))
         seen = prepare(image)
         out = run_tiled(enh, seen, tile=tile, overlap=overlap, progress=progress)
         return _check_brightening(enh, guard, exposure, seen, np.clip(out, 0, 1, out=out))
@@ -423,6 +466,7 @@ def enhance(
     m, reach = enh.multiple, enh.overlap if overlap is None else overlap
     cy0, cx0 = max(0, (y - reach) // m * m), max(0, (x - reach) // m * m)
     cy1, cx1 = min(h, y1 + reach), min(w, x1 + reach)
+    enh = with_ensemble(enh, _passes(enh, ensemble, (cy1 - cy0) * (cx1 - cx0)))
     context = prepare(image[cy0:cy1, cx0:cx1])
     roi_only = context[y - cy0 : y1 - cy0, x - cx0 : x1 - cx0]
     cue = image_cue(enh, roi_only)  # the ROI is brightened as a photo of its own

@@ -61,6 +61,7 @@ def export_onnx(name_or_path: str | os.PathLike, out: str | os.PathLike, *, opse
         ("fills_impulses", int(spec.fills_impulses)),
         ("guards_highlights", int(spec.guards_highlights)),
         ("evens_gain", int(spec.evens_gain)),
+        ("self_ensemble", int(spec.self_ensemble)),
     ):
         meta = proto.metadata_props.add()
         meta.key, meta.value = f"darkroom_{key}", str(value)
@@ -159,6 +160,7 @@ def onnx_enhancer(name_or_path: str):
     fills_impulses = meta.get("darkroom_fills_impulses") == "1"
     guards = meta.get("darkroom_guards_highlights") == "1"
     evens = meta.get("darkroom_evens_gain") == "1"
+    self_ensemble = meta.get("darkroom_self_ensemble") == "1"
 
     def run(x: np.ndarray, cue: np.ndarray | None = None) -> np.ndarray:
         feed = {names[0]: x}
@@ -179,4 +181,5 @@ def onnx_enhancer(name_or_path: str):
         fills_impulses=fills_impulses,
         guards_highlights=guards,
         evens_gain=evens,
+        self_ensemble=self_ensemble,
     )

@@ -45,6 +45,10 @@ class ModelSpec:
     evens_gain: bool = False
     """Whether the engine gives equally bright parts of a photo the same gain, so the model's
     brightening has no blotches (:func:`darkroom.even_gain.even_out_gain`, after the highlight guard)."""
+    self_ensemble: bool = False
+    """Whether the engine, unless told otherwise, averages the model over flips and quarter turns of
+    each tile on small photos, where the extra passes cost little time
+    (:func:`darkroom.engine.auto_ensemble`)."""
     helpers: tuple[str, ...] = ()
     """Other darkroom modules whose code fixes the model's outputs (lumen's exposure cue, say):
     :func:`darkroom.checkpoint.fingerprint` hashes them with the constructor's module."""
@@ -69,6 +73,7 @@ def register(
     fills_impulses: bool = False,
     guards_highlights: bool = False,
     evens_gain: bool = False,
+    self_ensemble: bool = False,
     helpers: tuple[str, ...] = (),
     **defaults: Any,
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
@@ -90,6 +95,7 @@ def register(
             fills_impulses=fills_impulses,
             guards_highlights=guards_highlights,
             evens_gain=evens_gain,
+            self_ensemble=self_ensemble,
             helpers=tuple(helpers),
         )
         return constructor
