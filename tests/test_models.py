@@ -213,17 +213,17 @@ def test_weights_saved_as_float16_load_back_as_float32_within_rounding(tmp_path)
 
 def test_fingerprint_covers_every_module_that_fixes_lumens_outputs(monkeypatch):
     """Stored results and the ONNX cache are keyed by the fingerprint: editing the code of lumen, the
-    exposure cue, the highlight guard, even gain or impulse filling must change it; editing an unrelated module,
-    or only a comment or docstring, must not."""
+    exposure cue, the highlight guard, even gain, impulse filling or grey noise made colour must change
+    it; editing an unrelated module, or only a comment or docstring, must not."""
     import inspect
     from pathlib import Path
 
-    from darkroom import checkpoint, even_gain, exposure, highlights, impulse, metrics
+    from darkroom import checkpoint, even_gain, exposure, grey, highlights, impulse, metrics
     from darkroom.models import lumen
 
     base = checkpoint.fingerprint("lumen")
     real = Path.read_bytes
-    modules = [lumen, exposure, highlights, even_gain, impulse]
+    modules = [lumen, exposure, highlights, even_gain, impulse, grey]
     for module, changes in [*((m, True) for m in modules), (metrics, False)]:
         edited = Path(inspect.getfile(module))
         for edit, is_code in [(b"\nEDITED = 1\n", True), (b"\n# a comment\n", False)]:

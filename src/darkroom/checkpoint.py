@@ -140,9 +140,10 @@ def _is_bare_string(node: Any) -> bool:
 def fingerprint(name_or_path: str | os.PathLike, extra: bytes = b"") -> str:
     """16 hex digits of a hash of a model's weights, its architecture's code and ``extra``: what
     fixes the model's outputs (with the code of its helper modules and of the engine steps it asks
-    for: impulse filling, the highlight guard, even gain).  Code is read by :func:`canonical_code`, so an
-    edit to a comment or docstring leaves it as it was.  Keys the ONNX cache and marks evaluation
-    rows, so neither serves stale results after new weights or changed model code."""
+    for: impulse filling, the highlight guard, even gain, grey noise made colour).  Code is read by
+    :func:`canonical_code`, so an edit to a comment or docstring leaves it as it was.  Keys the ONNX
+    cache and marks evaluation rows, so neither serves stale results after new weights or changed model
+    code."""
     import hashlib
     import importlib
     import inspect
@@ -153,6 +154,7 @@ def fingerprint(name_or_path: str | os.PathLike, extra: bytes = b"") -> str:
         "darkroom.impulse": spec.fills_impulses,
         "darkroom.highlights": spec.guards_highlights or spec.evens_gain,  # even_gain builds on its block helpers
         "darkroom.even_gain": spec.evens_gain,
+        "darkroom.grey": spec.colours_grey_noise,
     }
     modules = [*spec.helpers, *(module for module, asked in engine_steps.items() if asked)]
     files = [Path(inspect.getfile(spec.constructor))]

@@ -7,9 +7,11 @@ ramps inside that context.  Once the context left after the ramp covers the mode
 field, tiled and whole-image results agree to float rounding.  A model that reads the exposure
 cue (:mod:`darkroom.exposure`) gets the one computed from the whole photo (or the whole ROI) with
 every tile.  A model that asks for it (the flagship) gets the photo with its salt-and-pepper
-impulses filled in first (:mod:`darkroom.impulse`), its output's bright regions held to the gain
-of the photo's bright parts as a whole (:mod:`darkroom.highlights`), and equally bright parts given
-the same gain (:mod:`darkroom.even_gain`).  Memory is bounded by the tile size, not the photo size.
+impulses filled in first (:mod:`darkroom.impulse`), a black-and-white photo's grey noise shown to it
+as colour noise (:mod:`darkroom.grey`), its output's bright regions held to the gain of the photo's
+bright parts as a whole (:mod:`darkroom.highlights`), equally bright parts given the same gain
+(:mod:`darkroom.even_gain`), and on small photos several passes averaged (:func:`auto_ensemble`).
+Memory is bounded by the tile size, not the photo size.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .even_gain import even_out_gain
+from .grey import back_to_grey, colour_the_noise, is_grey
 from .highlights import guard_highlights
 from .impulse import fill_impulses
 from .keep_exposure import keep_exposure
@@ -69,6 +72,8 @@ class Enhancer:
     """Whether bright regions brightened far more than the rest are toned down (see :mod:`darkroom.highlights`)."""
     evens_gain: bool = False
     """Whether equally bright parts of a photo get the same gain (see :mod:`darkroom.even_gain`)."""
+    colours_grey_noise: bool = False
+    """Whether a black-and-white photo's grey noise is shown to the model as colour noise (see :mod:`darkroom.grey`)."""
     self_ensemble: bool = False
     """Whether ``ensemble="auto"`` averages several passes on small photos (see :func:`auto_ensemble`)."""
 
@@ -119,6 +124,7 @@ def load_enhancer(name_or_path: str = DEFAULT_MODEL, backend: str = "auto") -> E
         fills_impulses=spec.fills_impulses,
         guards_highlights=spec.guards_highlights,
         evens_gain=spec.evens_gain,
+        colours_grey_noise=spec.colours_grey_noise,
         self_ensemble=spec.self_ensemble,
     )
     if backend == "auto":
@@ -146,9 +152,7 @@ def _as_enhancer(model: str | os.PathLike | Enhancer | Any, backend: str) -> Enh
         multiple = spec.multiple if spec else 16  # an unregistered module: pad to a safe common grid
         uses_cue = bool(getattr(model, "uses_cue", False))
         tile, overlap = (spec.tile, spec.overlap) if spec else (DEFAULT_TILE, DEFAULT_OVERLAP)
-        fills, guards, evens, ensembles = (
-            (spec.fills_impulses, spec.guards_highlights, spec.evens_gain, spec.self_ensemble) if spec else (False,) * 4
-        )
+        flags = ("fills_impulses", "guards_highlights", "evens_gain", "colours_grey_noise", "self_ensemble")
         return Enhancer(
             type(model).__name__,
             _torch_runner(model.eval()),
@@ -157,10 +161,7 @@ def _as_enhancer(model: str | os.PathLike | Enhancer | Any, backend: str) -> Enh
             uses_cue=uses_cue,
             tile=tile,
             overlap=overlap,
-            fills_impulses=fills,
-            guards_highlights=guards,
-            evens_gain=evens,
-            self_ensemble=ensembles,
+            **{flag: bool(spec and getattr(spec, flag)) for flag in flags},
         )
     if not isinstance(model, (str, os.PathLike)):
         raise TypeError(
@@ -436,6 +437,8 @@ def enhance(
     tile (:func:`with_ensemble`): that many times slower, a little cleaner; ``"auto"`` does so on
     small photos for a model that asks for it (:func:`auto_ensemble`: 4 passes up to 1 megapixel and
     2 up to 2 for lumen, counting the pixels the model sees), one pass otherwise.
+    A black-and-white photo (three equal channels) given to a model that asks for it (lumen) has its
+    noise shown to the model as colour noise and comes back black-and-white (:mod:`darkroom.grey`).
     The input array is never modified.
 
     >>> import numpy as np, torch
@@ -456,8 +459,10 @@ def enhance(
     if roi is None:
         enh = with_ensemble(enh, _passes(enh, ensemble, image.shape[0] * image.shape[1]))
         seen = prepare(image)
-        out = run_tiled(enh, seen, tile=tile, overlap=overlap, progress=progress)
-        return _check_brightening(enh, guard, exposure, seen, np.clip(out, 0, 1, out=out))
+        grey = enh.colours_grey_noise and is_grey(seen)
+        out = run_tiled(enh, colour_the_noise(seen) if grey else seen, tile=tile, overlap=overlap, progress=progress)
+        out = np.clip(out, 0, 1, out=out)
+        return _check_brightening(enh, guard, exposure, seen, back_to_grey(out) if grey else out)
     h, w = image.shape[:2]
     x, y, rw, rh = roi
     x1, y1 = min(w, x + rw), min(h, y + rh)
@@ -468,11 +473,12 @@ def enhance(
     cy1, cx1 = min(h, y1 + reach), min(w, x1 + reach)
     enh = with_ensemble(enh, _passes(enh, ensemble, (cy1 - cy0) * (cx1 - cx0)))
     context = prepare(image[cy0:cy1, cx0:cx1])
-    roi_only = context[y - cy0 : y1 - cy0, x - cx0 : x1 - cx0]
-    cue = image_cue(enh, roi_only)  # the ROI is brightened as a photo of its own
-    context = run_tiled(enh, context, tile=tile, overlap=overlap, progress=progress, cue=cue)
-    region = np.clip(context[y - cy0 : y1 - cy0, x - cx0 : x1 - cx0], 0, 1)
-    region = _check_brightening(enh, guard, exposure, roi_only, region)
+    inside = (slice(y - cy0, y1 - cy0), slice(x - cx0, x1 - cx0))
+    grey = enh.colours_grey_noise and is_grey(context)
+    fed = colour_the_noise(context) if grey else context
+    cue = image_cue(enh, fed[inside])  # the ROI is brightened as a photo of its own
+    region = np.clip(run_tiled(enh, fed, tile=tile, overlap=overlap, progress=progress, cue=cue)[inside], 0, 1)
+    region = _check_brightening(enh, guard, exposure, context[inside], back_to_grey(region) if grey else region)
     mask = _feather_mask(y1 - y, x1 - x, feather)
     out = image.copy()
     out[y:y1, x:x1] = region * mask + image[y:y1, x:x1] * (1 - mask)

@@ -61,6 +61,7 @@ def export_onnx(name_or_path: str | os.PathLike, out: str | os.PathLike, *, opse
         ("fills_impulses", int(spec.fills_impulses)),
         ("guards_highlights", int(spec.guards_highlights)),
         ("evens_gain", int(spec.evens_gain)),
+        ("colours_grey_noise", int(spec.colours_grey_noise)),
         ("self_ensemble", int(spec.self_ensemble)),
     ):
         meta = proto.metadata_props.add()
@@ -160,6 +161,7 @@ def onnx_enhancer(name_or_path: str):
     fills_impulses = meta.get("darkroom_fills_impulses") == "1"
     guards = meta.get("darkroom_guards_highlights") == "1"
     evens = meta.get("darkroom_evens_gain") == "1"
+    colours_grey = meta.get("darkroom_colours_grey_noise") == "1"
     self_ensemble = meta.get("darkroom_self_ensemble") == "1"
 
     def run(x: np.ndarray, cue: np.ndarray | None = None) -> np.ndarray:
@@ -181,5 +183,6 @@ def onnx_enhancer(name_or_path: str):
         fills_impulses=fills_impulses,
         guards_highlights=guards,
         evens_gain=evens,
+        colours_grey_noise=colours_grey,
         self_ensemble=self_ensemble,
     )

@@ -131,6 +131,7 @@ class GatedBlock(nn.Module):
     fills_impulses=True,
     guards_highlights=True,
     evens_gain=True,
+    colours_grey_noise=True,
     self_ensemble=True,
     helpers=("darkroom.exposure",),
     width=64,

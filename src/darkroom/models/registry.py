@@ -45,6 +45,9 @@ class ModelSpec:
     evens_gain: bool = False
     """Whether the engine gives equally bright parts of a photo the same gain, so the model's
     brightening has no blotches (:func:`darkroom.even_gain.even_out_gain`, after the highlight guard)."""
+    colours_grey_noise: bool = False
+    """Whether the engine shows a black-and-white photo's grey noise to the model as colour noise and
+    averages the output back to grey (:mod:`darkroom.grey`)."""
     self_ensemble: bool = False
     """Whether the engine, unless told otherwise, averages the model over flips and quarter turns of
     each tile on small photos, where the extra passes cost little time
@@ -73,6 +76,7 @@ def register(
     fills_impulses: bool = False,
     guards_highlights: bool = False,
     evens_gain: bool = False,
+    colours_grey_noise: bool = False,
     self_ensemble: bool = False,
     helpers: tuple[str, ...] = (),
     **defaults: Any,
@@ -95,6 +99,7 @@ def register(
             fills_impulses=fills_impulses,
             guards_highlights=guards_highlights,
             evens_gain=evens_gain,
+            colours_grey_noise=colours_grey_noise,
             self_ensemble=self_ensemble,
             helpers=tuple(helpers),
         )

@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+
+from conftest import smooth_photo
+from darkroom.engine import Enhancer, enhance
+from darkroom.grey import back_to_grey, colour_the_noise, grey_noise_sigma, is_grey
+
+
+def grey_photo(h: int = 96, w: int = 128) -> np.ndarray:
+    """A clean, smooth black-and-white photo ``(h, w, 3)`` with values in [0.3, 0.7]."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    grey = 0.3 + 0.25 * xx / w + 0.15 * (1 + np.sin(xx / 9 + yy / 13)) / 2
+    return np.repeat(grey[..., None], 3, axis=-1).astype(np.float32)
+
+
+def test_colour_the_noise_keeps_each_pixels_grey_value_and_spreads_the_channels_as_noise_drawn_apart_would():
+    photo = grey_photo(200, 200)
+    sigma = 0.05
+    coloured = colour_the_noise(photo, sigma)
+    np.testing.assert_allclose(coloured.mean(axis=-1), photo.mean(axis=-1), atol=1e-6)
+    spread = coloured - coloured.mean(axis=-1, keepdims=True)
+    # noise of std sqrt(3) sigma drawn per channel spreads each channel about the mean by std sqrt(2) sigma
+    assert abs(spread.std() / (np.sqrt(2) * sigma) - 1) < 0.02
+    assert not is_grey(coloured)
+    assert np.array_equal(coloured, colour_the_noise(photo, sigma))  # a fixed seed: the same photo, the same noise
+    assert np.array_equal(colour_the_noise(photo, 0.0), photo)
+
+
+@pytest.mark.parametrize("sigma", [10 / 255, 25 / 255, 50 / 255])
+def test_grey_noise_sigma_reads_the_noise_of_a_grey_photo(sigma):
+    photo = grey_photo(256, 256)
+    noise = np.random.default_rng(1).standard_normal(photo.shape[:2] + (1,)).astype(np.float32) * sigma
+    assert abs(grey_noise_sigma(photo + noise) / sigma - 1) < 0.1
+    assert grey_noise_sigma(photo) < 2 / 255
+
+
+def test_back_to_grey_averages_the_channels():
+    x = smooth_photo(20, 30)
+    y = back_to_grey(x)
+    assert is_grey(y) and y.shape == x.shape
+    np.testing.assert_allclose(y[..., 0], x.mean(axis=-1), atol=1e-6)
+
+
+def _recording(flag: bool) -> tuple[Enhancer, list[np.ndarray]]:
+    """An identity model that keeps what it was shown."""
+    seen: list[np.ndarray] = []
+
+    def run(tile: np.ndarray, cue: np.ndarray | None) -> np.ndarray:
+        seen.append(tile.copy())
+        return tile
+
+    return Enhancer("identity", run, 4, {}, tile=512, overlap=8, colours_grey_noise=flag), seen
+
+
+def test_the_engine_shows_a_grey_photo_colour_noise_and_hands_back_grey():
+    photo = grey_photo()
+    noisy = photo + np.random.default_rng(0).standard_normal(photo.shape[:2] + (1,)).astype(np.float32) * 0.03
+    asks, seen = _recording(True)
+    out = enhance(noisy, asks, guard=False, ensemble=1)
+    shown = seen[-1][0].transpose(1, 2, 0)[: photo.shape[0], : photo.shape[1]]
+    assert not is_grey(shown)  # the model saw colour noise
+    assert is_grey(out)  # and the output is grey again
+    np.testing.assert_allclose(out, noisy, atol=1e-5)  # an identity model: the grey values are kept
+    roi = enhance(noisy, asks, roi=(10, 20, 50, 40), guard=False, ensemble=1)
+    assert is_grey(roi)
+    # a model that does not ask for it, and a colour photo, are shown the photo as it is
+    plain, plain_seen = _recording(False)
+    enhance(noisy, plain, guard=False, ensemble=1)
+    assert is_grey(plain_seen[-1][0].transpose(1, 2, 0))
+    colour = smooth_photo(96, 128)
+    same = dict(guard=False, ensemble=1)
+    assert np.array_equal(enhance(colour, asks, **same), enhance(colour, plain, **same))
