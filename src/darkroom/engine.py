@@ -47,6 +47,9 @@ DEFAULT_OVERLAP = 192
 more than lumen's receptive field reaches (152 px each side, measured by back-propagation).  Less
 context is not safe: on a dark photo the deep quarter- and sixteenth-resolution features carry
 brightness from far away, and 128 px of overlap already changed pixels by up to 5/255."""
+ENGINE_STEPS = ("fills_impulses", "guards_highlights", "evens_gain", "colours_grey_noise", "self_ensemble")
+"""The engine steps a model can ask for: boolean fields of :class:`Enhancer`, of
+:class:`~darkroom.models.registry.ModelSpec` and (as ``darkroom_<step>``) of an exported ONNX file's metadata."""
 Runner = Callable[[np.ndarray, "np.ndarray | None"], np.ndarray]
 """``(1, 3, h, w)`` float32 with h, w multiples of the model's grid, and the exposure cue
 ``(1, 5)`` float32 or ``None`` -> ``(1, 3, h, w)``."""
@@ -121,11 +124,7 @@ def load_enhancer(name_or_path: str = DEFAULT_MODEL, backend: str = "auto") -> E
         uses_cue=uses_cue,
         tile=spec.tile,
         overlap=spec.overlap,
-        fills_impulses=spec.fills_impulses,
-        guards_highlights=spec.guards_highlights,
-        evens_gain=spec.evens_gain,
-        colours_grey_noise=spec.colours_grey_noise,
-        self_ensemble=spec.self_ensemble,
+        **{step: getattr(spec, step) for step in ENGINE_STEPS},
     )
     if backend == "auto":
         from .onnx_backend import onnx_enhancer
@@ -152,7 +151,6 @@ def _as_enhancer(model: str | os.PathLike | Enhancer | Any, backend: str) -> Enh
         multiple = spec.multiple if spec else 16  # an unregistered module: pad to a safe common grid
         uses_cue = bool(getattr(model, "uses_cue", False))
         tile, overlap = (spec.tile, spec.overlap) if spec else (DEFAULT_TILE, DEFAULT_OVERLAP)
-        flags = ("fills_impulses", "guards_highlights", "evens_gain", "colours_grey_noise", "self_ensemble")
         return Enhancer(
             type(model).__name__,
             _torch_runner(model.eval()),
@@ -161,7 +159,7 @@ def _as_enhancer(model: str | os.PathLike | Enhancer | Any, backend: str) -> Enh
             uses_cue=uses_cue,
             tile=tile,
             overlap=overlap,
-            **{flag: bool(spec and getattr(spec, flag)) for flag in flags},
+            **{step: bool(spec and getattr(spec, step)) for step in ENGINE_STEPS},
         )
     if not isinstance(model, (str, os.PathLike)):
         raise TypeError(

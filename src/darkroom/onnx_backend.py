@@ -23,6 +23,7 @@ def export_onnx(name_or_path: str | os.PathLike, out: str | os.PathLike, *, opse
     import torch
 
     from .checkpoint import load_model
+    from .engine import ENGINE_STEPS
     from .io import atomic_write_bytes
     from .models import get_spec
 
@@ -58,11 +59,7 @@ def export_onnx(name_or_path: str | os.PathLike, out: str | os.PathLike, *, opse
         ("multiple", max(1, spec.multiple)),
         ("tile", spec.onnx_tile),
         ("overlap", spec.overlap),
-        ("fills_impulses", int(spec.fills_impulses)),
-        ("guards_highlights", int(spec.guards_highlights)),
-        ("evens_gain", int(spec.evens_gain)),
-        ("colours_grey_noise", int(spec.colours_grey_noise)),
-        ("self_ensemble", int(spec.self_ensemble)),
+        *((step, int(getattr(spec, step))) for step in ENGINE_STEPS),
     ):
         meta = proto.metadata_props.add()
         meta.key, meta.value = f"darkroom_{key}", str(value)
@@ -144,7 +141,7 @@ def prune_exports(target: Path, keep: int = KEEP_EXPORTS) -> list[Path]:
 def onnx_enhancer(name_or_path: str):
     """An :class:`~darkroom.engine.Enhancer` backed by ONNX Runtime.  A ``.onnx`` path is used
     as is; a model name or weights path is exported once into a cache folder first."""
-    from .engine import DEFAULT_OVERLAP, DEFAULT_TILE, Enhancer
+    from .engine import DEFAULT_OVERLAP, DEFAULT_TILE, ENGINE_STEPS, Enhancer
 
     path = Path(name_or_path)
     if path.suffix != ".onnx":
@@ -158,11 +155,7 @@ def onnx_enhancer(name_or_path: str):
     uses_cue = "cue" in names
     cue_width = session.get_inputs()[names.index("cue")].shape[1] if uses_cue else None
     cue_size = cue_width if isinstance(cue_width, int) else CUE_SIZE  # a symbolic width: the five numbers
-    fills_impulses = meta.get("darkroom_fills_impulses") == "1"
-    guards = meta.get("darkroom_guards_highlights") == "1"
-    evens = meta.get("darkroom_evens_gain") == "1"
-    colours_grey = meta.get("darkroom_colours_grey_noise") == "1"
-    self_ensemble = meta.get("darkroom_self_ensemble") == "1"
+    steps = {step: meta.get(f"darkroom_{step}") == "1" for step in ENGINE_STEPS}
 
     def run(x: np.ndarray, cue: np.ndarray | None = None) -> np.ndarray:
         feed = {names[0]: x}
@@ -180,9 +173,5 @@ def onnx_enhancer(name_or_path: str):
         uses_cue=uses_cue,
         tile=tile,
         overlap=overlap,
-        fills_impulses=fills_impulses,
-        guards_highlights=guards,
-        evens_gain=evens,
-        colours_grey_noise=colours_grey,
-        self_ensemble=self_ensemble,
+        **steps,
     )
