@@ -545,26 +545,12 @@ def test_an_roi_is_brightened_by_its_own_exposure_cue():
     np.testing.assert_array_equal(seen[0], image_cue(enh, photo[50:100, 60:160]))
 
 
-@pytest.mark.parametrize(
-    "photo_kind",
-    [
-        "black-and-white",
-        pytest.param(
-            "colour",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known limitation: the shipped lumen leaves grain shared by the channels of a colour photo "
-                "nearly in place (gains 0.7 dB here); stage 12n (recipes/lumen-grey.yaml) learned part of it but "
-                "lost on the dark and Gaussian rows",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("photo_kind", ["black-and-white", "colour"])
 def test_the_flagship_removes_grain_shared_by_all_channels(photo_kind):
     """Noise drawn once for all three channels (a black-and-white photo's noise, or brightness grain) is
     noise too: the flagship should take out at least 5 dB of it at sigma 25, as it does of noise drawn per
-    channel (8.6 dB on Kodak24).  A black-and-white photo gets it through :mod:`darkroom.grey`; a colour
-    photo's grain is a strict expected failure, which fails once new weights remove it."""
+    channel (8.6 dB on Kodak24).  Both go through :mod:`darkroom.grey`: without it the shipped lumen gained
+    0.7 dB here on the colour photo."""
     from darkroom.degrade import apply_preset
     from darkroom.demo import ASSET
     from darkroom.io import read_image

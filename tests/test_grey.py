@@ -3,7 +3,7 @@ import pytest
 
 from conftest import smooth_photo
 from darkroom.engine import Enhancer, enhance
-from darkroom.grey import back_to_grey, colour_the_noise, grey_noise_sigma, is_grey
+from darkroom.grey import GRAIN_BLOCK, back_to_grey, colour_the_noise, grain_sigma, grey_noise_sigma, is_grey
 
 
 def grey_photo(h: int = 96, w: int = 128) -> np.ndarray:
@@ -70,3 +70,60 @@ def test_the_engine_shows_a_grey_photo_colour_noise_and_hands_back_grey():
     colour = smooth_photo(96, 128)
     same = dict(guard=False, ensemble=1)
     assert np.array_equal(enhance(colour, asks, **same), enhance(colour, plain, **same))
+
+
+def textured_photo(h: int = 256, w: int = 256, *, detail: float = 12 / 255) -> np.ndarray:
+    """A clean colour photo ``(h, w, 3)`` (even sides) with grey texture whose power falls as 1/f**2, as in natural
+    photos, down to a period of 16 pixels, scaled so its finest-scale detail has std about ``detail``:
+    texture that, measured at one scale only, looks like grain of std ``detail / sqrt(3)`` or more."""
+    rng = np.random.default_rng(3)
+    fy, fx = np.fft.fftfreq(h)[:, None], np.fft.fftfreq(w)[None, :]
+    f = np.maximum(np.hypot(fy, fx), 1 / max(h, w))
+    texture = np.fft.ifft2(np.fft.fft2(rng.standard_normal((h, w))) / f * (f >= 1 / 16)).real
+    fine = (texture[0::2, 0::2] - texture[1::2, 0::2] - texture[0::2, 1::2] + texture[1::2, 1::2]) / 2
+    texture *= detail / fine.std()
+    assert texture.std() < 0.1  # texture, not a clipped mess
+    return np.clip(smooth_photo(h, w) + texture[..., None], 0, 1).astype(np.float32)
+
+
+def grainy(photo: np.ndarray, sigma: float, seed: int = 1) -> np.ndarray:
+    """``photo`` with grey noise of std ``sigma``: one field for all three channels."""
+    return photo + np.random.default_rng(seed).standard_normal(photo.shape[:2] + (1,)).astype(np.float32) * sigma
+
+
+@pytest.mark.parametrize("sigma", [15 / 255, 25 / 255, 50 / 255])
+@pytest.mark.parametrize("make", [smooth_photo, textured_photo], ids=["smooth", "textured"])
+def test_grain_sigma_reads_grain_on_a_colour_photo(sigma, make):
+    photo = make(256, 256)
+    assert abs(grain_sigma(grainy(photo, sigma)) / sigma - 1) < 0.15
+
+
+@pytest.mark.parametrize("make", [smooth_photo, textured_photo], ids=["smooth", "textured"])
+def test_grain_sigma_finds_none_in_clean_photos_or_noise_drawn_per_channel(make):
+    photo = make(256, 256)
+    assert grain_sigma(photo) == 0
+    for sigma in (10 / 255, 25 / 255, 50 / 255):
+        apart = photo + np.random.default_rng(2).standard_normal(photo.shape).astype(np.float32) * sigma
+        assert grain_sigma(apart) == 0
+
+
+def test_grain_sigma_needs_one_whole_square():
+    small = grainy(smooth_photo(GRAIN_BLOCK - 1, 300), 25 / 255)
+    assert grain_sigma(small) == 0
+    assert grain_sigma(grainy(smooth_photo(GRAIN_BLOCK, 300), 25 / 255)) > 0
+
+
+def test_the_engine_shows_grain_on_a_colour_photo_as_colour_noise_and_keeps_its_colours():
+    photo = smooth_photo(128, 160)
+    noisy = grainy(photo, 25 / 255)
+    asks, seen = _recording(True)
+    out = enhance(noisy, asks, guard=False, ensemble=1)
+    shown = seen[-1][0].transpose(1, 2, 0)[: photo.shape[0], : photo.shape[1]]
+    # each pixel's brightness is kept and its colour gets noise; an identity model hands that back
+    np.testing.assert_allclose(shown.mean(axis=-1), noisy.mean(axis=-1), atol=1e-5)
+    assert np.abs(shown - noisy).mean() > 10 / 255
+    np.testing.assert_allclose(out, np.clip(shown, 0, 1), atol=1e-6)
+    # the same photo with noise drawn per channel is shown as it is
+    apart = photo + np.random.default_rng(2).standard_normal(photo.shape).astype(np.float32) * 25 / 255
+    enhance(apart, asks, guard=False, ensemble=1)
+    np.testing.assert_array_equal(seen[-1][0].transpose(1, 2, 0)[: photo.shape[0], : photo.shape[1]], apart)

@@ -7,10 +7,11 @@ ramps inside that context.  Once the context left after the ramp covers the mode
 field, tiled and whole-image results agree to float rounding.  A model that reads the exposure
 cue (:mod:`darkroom.exposure`) gets the one computed from the whole photo (or the whole ROI) with
 every tile.  A model that asks for it (the flagship) gets the photo with its salt-and-pepper
-impulses filled in first (:mod:`darkroom.impulse`), a black-and-white photo's grey noise shown to it
-as colour noise (:mod:`darkroom.grey`), its output's bright regions held to the gain of the photo's
-bright parts as a whole (:mod:`darkroom.highlights`), equally bright parts given the same gain
-(:mod:`darkroom.even_gain`), and on small photos several passes averaged (:func:`auto_ensemble`).
+impulses filled in first (:mod:`darkroom.impulse`), grey noise (a black-and-white photo's, or grain
+on a colour photo) shown to it as colour noise (:mod:`darkroom.grey`), its output's bright regions
+held to the gain of the photo's bright parts as a whole (:mod:`darkroom.highlights`), equally bright
+parts given the same gain (:mod:`darkroom.even_gain`), and on small photos several passes averaged
+(:func:`auto_ensemble`).
 Memory is bounded by the tile size, not the photo size.
 """
 
@@ -29,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .even_gain import even_out_gain
-from .grey import back_to_grey, colour_the_noise, is_grey
+from .grey import back_to_grey, colour_the_noise, grain_sigma, is_grey
 from .highlights import guard_highlights
 from .impulse import fill_impulses
 from .keep_exposure import keep_exposure
@@ -76,7 +77,8 @@ class Enhancer:
     evens_gain: bool = False
     """Whether equally bright parts of a photo get the same gain (see :mod:`darkroom.even_gain`)."""
     colours_grey_noise: bool = False
-    """Whether a black-and-white photo's grey noise is shown to the model as colour noise (see :mod:`darkroom.grey`)."""
+    """Whether grey noise (a black-and-white photo's, grain on a colour one) is shown to the model as colour noise
+    (see :mod:`darkroom.grey`)."""
     self_ensemble: bool = False
     """Whether ``ensemble="auto"`` averages several passes on small photos (see :func:`auto_ensemble`)."""
 
@@ -404,6 +406,18 @@ def _check_brightening(
     return after
 
 
+def _show_grey_noise(enh: Enhancer, photo: np.ndarray) -> tuple[np.ndarray, bool]:
+    """What the model is shown of ``photo`` ``(H, W, 3)``, and whether its output goes back to grey: for a
+    model that asks for it, a black-and-white photo, or a colour photo with grain (:func:`grain_sigma`),
+    with its grey noise shown as colour noise (:mod:`darkroom.grey`); otherwise the photo as it is."""
+    if not enh.colours_grey_noise:
+        return photo, False
+    if is_grey(photo):
+        return colour_the_noise(photo), True
+    sigma = grain_sigma(photo)
+    return (colour_the_noise(photo, sigma) if sigma > 0 else photo), False
+
+
 def enhance(
     image: np.ndarray,
     model: str | os.PathLike | Enhancer | Any = DEFAULT_MODEL,
@@ -436,7 +450,8 @@ def enhance(
     small photos for a model that asks for it (:func:`auto_ensemble`: 4 passes up to 1 megapixel and
     2 up to 2 for lumen, counting the pixels the model sees), one pass otherwise.
     A black-and-white photo (three equal channels) given to a model that asks for it (lumen) has its
-    noise shown to the model as colour noise and comes back black-and-white (:mod:`darkroom.grey`).
+    noise shown to the model as colour noise and comes back black-and-white; so has grain on a colour
+    photo, when it is found, and the photo keeps its colours (:mod:`darkroom.grey`).
     The input array is never modified.
 
     >>> import numpy as np, torch
@@ -457,8 +472,8 @@ def enhance(
     if roi is None:
         enh = with_ensemble(enh, _passes(enh, ensemble, image.shape[0] * image.shape[1]))
         seen = prepare(image)
-        grey = enh.colours_grey_noise and is_grey(seen)
-        out = run_tiled(enh, colour_the_noise(seen) if grey else seen, tile=tile, overlap=overlap, progress=progress)
+        fed, grey = _show_grey_noise(enh, seen)
+        out = run_tiled(enh, fed, tile=tile, overlap=overlap, progress=progress)
         out = np.clip(out, 0, 1, out=out)
         return _check_brightening(enh, guard, exposure, seen, back_to_grey(out) if grey else out)
     h, w = image.shape[:2]
@@ -472,8 +487,7 @@ def enhance(
     enh = with_ensemble(enh, _passes(enh, ensemble, (cy1 - cy0) * (cx1 - cx0)))
     context = prepare(image[cy0:cy1, cx0:cx1])
     inside = (slice(y - cy0, y1 - cy0), slice(x - cx0, x1 - cx0))
-    grey = enh.colours_grey_noise and is_grey(context)
-    fed = colour_the_noise(context) if grey else context
+    fed, grey = _show_grey_noise(enh, context)
     cue = image_cue(enh, fed[inside])  # the ROI is brightened as a photo of its own
     region = np.clip(run_tiled(enh, fed, tile=tile, overlap=overlap, progress=progress, cue=cue)[inside], 0, 1)
     region = _check_brightening(enh, guard, exposure, context[inside], back_to_grey(region) if grey else region)

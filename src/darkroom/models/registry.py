@@ -46,8 +46,8 @@ class ModelSpec:
     """Whether the engine gives equally bright parts of a photo the same gain, so the model's
     brightening has no blotches (:func:`darkroom.even_gain.even_out_gain`, after the highlight guard)."""
     colours_grey_noise: bool = False
-    """Whether the engine shows a black-and-white photo's grey noise to the model as colour noise and
-    averages the output back to grey (:mod:`darkroom.grey`)."""
+    """Whether the engine shows grey noise to the model as colour noise (:mod:`darkroom.grey`): a
+    black-and-white photo's, whose output is averaged back to grey, and grain found on a colour photo."""
     self_ensemble: bool = False
     """Whether the engine, unless told otherwise, averages the model over flips and quarter turns of
     each tile on small photos, where the extra passes cost little time
