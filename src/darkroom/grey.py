@@ -78,6 +78,11 @@ def _finest_variances(squares: np.ndarray) -> np.ndarray:
     return (np.median(np.abs(a - b - c + d) / 2, axis=(1, 2)) / 0.6745) ** 2
 
 
+def _halved(squares: np.ndarray) -> np.ndarray:
+    """``(N, s, s, 3)`` -> ``(N, s/2, s/2, 3)``: each 2x2 block averaged, one scale up."""
+    return (squares[:, 0::2, 0::2] + squares[:, 1::2, 0::2] + squares[:, 0::2, 1::2] + squares[:, 1::2, 1::2]) / 4
+
+
 def grain_sigma(image: np.ndarray) -> float:
     """Estimated std of grey noise (the same in all channels) on a colour photo ``(H, W, 3)``, or 0 where
     none is found.
@@ -94,10 +99,7 @@ def grain_sigma(image: np.ndarray) -> float:
         return 0.0
     squares = _squares(np.asarray(image), GRAIN_BLOCK, GRAIN_BLOCKS) @ _AXES.T
     fine = _finest_variances(squares)
-    s = GRAIN_BLOCK // 2 * 2
-    coarse = _finest_variances(
-        (squares[:, 0:s:2, 0:s:2] + squares[:, 1:s:2, 0:s:2] + squares[:, 0:s:2, 1:s:2] + squares[:, 1:s:2, 1:s:2]) / 4
-    )
+    coarse = _finest_variances(_halved(squares))
     added_fine = fine[:, 0] - fine[:, 1:].mean(axis=1)
     added_coarse = coarse[:, 0] - coarse[:, 1:].mean(axis=1)
     grain_variance = 4 / 3 * (added_fine - added_coarse) / 3
