@@ -57,7 +57,7 @@ if [ -z "${CORE:-}" ]; then
     for p in gauss15 gauss25 gauss50; do run "$set-$p" "$D/eval/$set" --preset $p; done
   done
   for set in cbsd68 kodak24; do
-    for p in sp05 poisson30 speckle10 grain25; do run "$set-$p" "$D/eval/$set" --preset $p; done
+    for p in sp05 poisson30 speckle10 grain25 jpeg10 jpeg25; do run "$set-$p" "$D/eval/$set" --preset $p; done
   done
   run lowlight-sci --unpaired "$D/eval/lowlight-sci" --dataset-name lowlight-sci
 fi

@@ -483,3 +483,39 @@ def test_grey_scenes_stay_grey_through_every_degradation_of_the_mix():
     rng = np.random.default_rng(0)  # p_grey = 0 draws nothing
     before = rng.bit_generator.state
     assert dg.dim_scene(photo, rng, dg.MixConfig(p_grey=0.0)) is photo and rng.bit_generator.state == before
+
+
+def test_jpeg_keeps_the_photo_and_loses_fine_colour_first(photo):
+    """JPEG with 4:2:0 chroma keeps a photo close and takes more of its colour noise than of its brightness noise."""
+    noisy = dg.gaussian(photo, 25 / 255, clip=True, rng=0)
+    saved = dg.jpeg(noisy, 85)
+    assert saved.shape == noisy.shape and saved.dtype == np.float32
+    assert np.abs(saved - noisy).mean() < 0.1
+    assert np.array_equal(saved, dg.jpeg(noisy, 85))
+
+    def residual_std_along(axis: np.ndarray, img: np.ndarray) -> float:
+        return float(((img - photo) @ axis).std())
+
+    bright, colour = np.ones(3) / np.sqrt(3), np.array([1.0, -1.0, 0.0]) / np.sqrt(2)
+    kept_bright = residual_std_along(bright, saved) / residual_std_along(bright, noisy)
+    kept_colour = residual_std_along(colour, saved) / residual_std_along(colour, noisy)
+    assert kept_colour < kept_bright
+    grey = dg.jpeg(photo[..., :1], 90)
+    assert grey.shape == photo[..., :1].shape
+    with pytest.raises(ValueError, match="quality"):
+        dg.jpeg(photo, 0)
+
+
+def test_random_mix_saves_noisy_photos_as_jpeg_only_when_asked():
+    x = _photo(48, 64, seed=3)
+    base = dict(p_clean=0, p_dark=0, p_lowlight=0, noise_weights=(1, 0, 0, 0, 0))
+    plain, saved = dg.MixConfig(**base), dg.MixConfig(**base, p_jpeg=1.0, jpeg_quality=(70, 70))
+    for s in range(3):
+        # the same noise, then JPEG at quality 70: a JPEG file's own values
+        assert np.array_equal(dg.random_mix(x, s, saved), dg.jpeg(dg.random_mix(x, s, plain), 70))
+    clean = dg.MixConfig(p_clean=1.0, p_jpeg=1.0)
+    assert np.array_equal(dg.random_mix(x, 0, clean), x)  # a clean pair stays clean
+    grey = np.repeat(x[..., :1], 3, axis=-1)
+    assert dg.is_grey(dg.random_mix(grey, 1, saved))
+    # p_jpeg = 0 draws nothing: an older recipe's pairs are unchanged
+    assert np.array_equal(dg.random_mix(x, 7, plain), dg.random_mix(x, 7, dg.MixConfig(**base, p_jpeg=0.0)))

@@ -136,6 +136,37 @@ def gaussian(x: Array, sigma: float, *, clip: bool = False, rng: Rng = None) -> 
     return b.clip(y) if clip else y
 
 
+def jpeg(x: Array, quality: int) -> Array:
+    """JPEG compression as cameras and websites apply it: each photo saved by Pillow at ``quality`` (1-95)
+    with 4:2:0 chroma subsampling and read back.  NumPy ``(H, W, C)`` or torch ``(..., C, H, W)``, C 1 or 3,
+    in [0, 1] (values outside are clipped, as an 8-bit file must); returns the same type, shape and dtype.
+    Deterministic."""
+    if not 1 <= quality <= 95:
+        raise ValueError(f"jpeg quality must be 1-95, got {quality}")
+    x = _check(x)
+    if _is_torch(x):
+        import torch
+
+        photos = x.detach().reshape(-1, *x.shape[-3:]).permute(0, 2, 3, 1).cpu().numpy()
+        out = np.stack([_jpeg_photo(photo, quality) for photo in photos])
+        return torch.from_numpy(out).permute(0, 3, 1, 2).reshape(x.shape).to(x.device, x.dtype)
+    return _jpeg_photo(x, quality)
+
+
+def _jpeg_photo(x: np.ndarray, quality: int) -> np.ndarray:
+    """One NumPy photo ``(H, W, 1 or 3)`` through :func:`jpeg`."""
+    import io
+
+    from PIL import Image
+
+    if x.ndim != 3 or x.shape[2] not in (1, 3):
+        raise ValueError(f"jpeg needs an (H, W, 1) or (H, W, 3) photo, got shape {x.shape}")
+    u8 = (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(u8[..., 0] if x.shape[2] == 1 else u8).save(buffer, "JPEG", quality=quality, subsampling=2)
+    return (np.asarray(Image.open(buffer), np.float32) / 255).reshape(x.shape)
+
+
 def salt_pepper(x: Array, density: float, *, salt_ratio: float = 0.5, rng: Rng = None) -> Array:
     """Impulse noise: each pixel location, with probability ``density``, has all channels set
     to 1 (a ``salt_ratio`` share of the hits) or 0 (the rest)."""
@@ -430,6 +461,16 @@ PRESETS: dict[str, Preset] = dict(
             "x + N(0, (25/255)^2), one draw for all channels (brightness grain), unclipped",
             lambda x, rng: correlated_gaussian(x, 25 / 255, blur=0.0, shared=1.0, rng=rng),
         ),
+        _p(
+            "jpeg10",
+            "clip(x + N(0, (10/255)^2), 0, 1), saved as JPEG at quality 85 with 4:2:0 chroma",
+            lambda x, rng: jpeg(gaussian(x, 10 / 255, clip=True, rng=rng), 85),
+        ),
+        _p(
+            "jpeg25",
+            "clip(x + N(0, (25/255)^2), 0, 1), saved as JPEG at quality 85 with 4:2:0 chroma",
+            lambda x, rng: jpeg(gaussian(x, 25 / 255, clip=True, rng=rng), 85),
+        ),
         _p("sp05", "salt-and-pepper, 5% of pixels", lambda x, rng: salt_pepper(x, 0.05, rng=rng)),
         _p("sp20", "salt-and-pepper, 20% of pixels", lambda x, rng: salt_pepper(x, 0.20, rng=rng)),
         _p("poisson30", "Poisson(30 x) / 30", lambda x, rng: poisson(x, 30, rng=rng)),
@@ -580,6 +621,14 @@ class MixConfig:
     all three channels nearly untouched (Kodak24 at sigma 25: 20.42 dB in, 20.98 out, against 29.02 for
     the same noise drawn per channel).  0 draws no number, so older recipes make the same pairs."""
     shared_range: tuple[float, float] = (0.5, 1.0)
+    p_jpeg: float = 0.0
+    """Chance that a degraded photo (not a clean one) is then saved as JPEG (:func:`jpeg`) at a quality drawn
+    from ``jpeg_quality``, as nearly every photo from a phone or a website is.  4:2:0 chroma takes most of the
+    finest colour noise away, and stage 12i, which never saw it, removed little of what was left: on six Kodak24
+    photos with sigma 10 saved at quality 85, 30.34 dB in and 30.77 out, where a bilateral filter gave 33.02.
+    0 draws no number, so older recipes make the same pairs."""
+    jpeg_quality: tuple[int, int] = (60, 95)
+    """Range of the JPEG quality, both ends included."""
     p_grey: float = 0.0
     """Chance that the training photo is a black-and-white one (its Rec. 601 luminance in all three
     channels, :func:`dim_scene`); :func:`random_mix` degrades a grey photo as one channel, so its noise
@@ -639,6 +688,14 @@ def random_mix(x: np.ndarray, rng: Rng = None, config: MixConfig = MixConfig()) 
         return np.repeat(random_mix(x[..., :1], g, config), 3, axis=-1)
     if g.random() < config.p_clean:
         return x.copy()
+    y = _degrade(x, g, config)
+    if config.p_jpeg > 0 and g.random() < config.p_jpeg:
+        y = jpeg(y, int(g.integers(config.jpeg_quality[0], config.jpeg_quality[1] + 1)))
+    return y
+
+
+def _degrade(x: np.ndarray, g: np.random.Generator, config: MixConfig) -> np.ndarray:
+    """The exposure change and the noise of :func:`random_mix`, for a photo not drawn to stay clean."""
     if g.random() < config.p_lowlight:
         exposure = float(np.exp(g.uniform(*np.log(config.lowlight_exposure))))
         photons = float(np.exp(g.uniform(*np.log(config.lowlight_photons))))
