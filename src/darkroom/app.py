@@ -120,7 +120,7 @@ def create_app(
     models may be asked for (default: all in ``weights_dir``, the package's own by default);
     clients name models, never paths."""
     from .checkpoint import WEIGHTS_DIR, read_card
-    from .engine import ENSEMBLES, EXPOSURES, enhance, load_enhancer, parse_roi
+    from .engine import ENSEMBLE_CHOICES, EXPOSURES, enhance, load_enhancer, parse_roi
     from .io import ImageError, encode_image, output_suffix, read_image_with_info
 
     weights_dir = Path(weights_dir or WEIGHTS_DIR)
@@ -158,9 +158,8 @@ def create_app(
             raise HTTPException(400, f"unknown model {model!r}; choose from {', '.join(allowed) or 'none shipped'}")
         if exposure not in EXPOSURES:
             raise HTTPException(400, f"unknown exposure {exposure!r}; choose from {', '.join(EXPOSURES)}")
-        if ensemble not in ("auto", *map(str, ENSEMBLES)):
-            choices = ", ".join(("auto", *map(str, ENSEMBLES)))
-            raise HTTPException(400, f"unknown ensemble {ensemble!r}; choose from {choices}")
+        if ensemble not in ENSEMBLE_CHOICES:
+            raise HTTPException(400, f"unknown ensemble {ensemble!r}; choose from {', '.join(ENSEMBLE_CHOICES)}")
         try:
             region = parse_roi(roi) if roi else None
             suffix = output_suffix(fmt) if fmt else _default_suffix(name)

@@ -160,7 +160,7 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .engine import BACKENDS, ENSEMBLES, EXPOSURES
+    from .engine import BACKENDS, ENSEMBLE_CHOICES, EXPOSURES
 
     p = argparse.ArgumentParser(prog="darkroom", description="Restore dark and noisy photographs with CNNs.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -188,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument(
         "--ensemble",
-        choices=["auto", *map(str, ENSEMBLES)],
+        choices=ENSEMBLE_CHOICES,
         default="auto",
         help="average the model over N flips and quarter turns of each tile: N times slower, a little cleaner "
         "(auto: 4 passes up to 1 MP and 2 up to 2 MP for the flagship, 1 otherwise)",

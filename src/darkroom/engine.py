@@ -291,6 +291,8 @@ def run_tiled(
 
 ENSEMBLES = (1, 2, 4, 8)
 """How many of a tile's eight flips and quarter turns :func:`enhance` can average the model over."""
+ENSEMBLE_CHOICES = ("auto", *(str(n) for n in ENSEMBLES))
+"""What ``ensemble`` may be, as text (the CLI's ``--ensemble``, the web app's field): see :func:`parse_ensemble`."""
 AUTO_ENSEMBLE = ((1_000_000, 4), (2_000_000, 2))
 """``(most pixels, passes)``: what ``ensemble="auto"`` runs for a model that asks for it (the flagship).
 Four passes up to 1 megapixel (lumen, 1000x1000 px: 1.6 s instead of 0.4 on two cores) and two up
