@@ -73,9 +73,10 @@ def test_enhance_takes_what_load_model_returns_and_refuses_other_objects(tiny, t
 
 
 def test_tiled_equals_whole_image_for_a_local_model(tiny):
-    x = smooth_photo(300, 420)
-    whole = enhance(x, tiny, tile=4096)
-    tiled = enhance(x, tiny, tile=96)  # default overlap covers the receptive field
+    x = smooth_photo(480, 640)
+    whole, tiles = enhance(x, tiny, tile=4096), []
+    tiled = enhance(x, tiny, tile=96, progress=lambda done, total: tiles.append(total))
+    assert tiles[-1] >= 4  # cut both ways; the default overlap covers the receptive field
     assert np.abs(whole - tiled).max() <= 1 / 255
 
 
@@ -88,10 +89,10 @@ def test_each_tile_hands_its_freed_memory_back(tiny, monkeypatch):
     monkeypatch.setattr(engine, "release_freed_memory", lambda: calls.append(1))
     x = smooth_photo(300, 420)
     tiles = []
-    out = engine.run_tiled(tiny, x, tile=96, progress=lambda done, total: tiles.append(total))
+    out = engine.run_tiled(tiny, x, tile=64, overlap=64, progress=lambda done, total: tiles.append(total))
     assert len(calls) == len(tiles) == tiles[-1] > 1
     monkeypatch.undo()
-    assert np.array_equal(out, engine.run_tiled(tiny, x, tile=96))  # trimming changes no pixel
+    assert np.array_equal(out, engine.run_tiled(tiny, x, tile=64, overlap=64))  # trimming changes no pixel
 
 
 @pytest.mark.skipif(not (WEIGHTS_DIR / "lumen.safetensors").exists(), reason="flagship weights not shipped yet")
@@ -99,7 +100,9 @@ def test_flagship_tiling_is_seamless_on_a_1024_photo():
     x = smooth_photo(1024, 1024, seed=3)
     x = np.clip(x * 0.3 + np.random.default_rng(0).normal(0, 0.04, x.shape), 0, 1).astype(np.float32)
     whole = enhance(x, "lumen", tile=2048)
-    tiled = enhance(x, "lumen", tile=256)
+    tiles = []
+    tiled = enhance(x, "lumen", tile=256, progress=lambda done, total: tiles.append(total))
+    assert tiles[-1] >= 4
     assert np.abs(whole - tiled).max() <= 1 / 255
 
 
@@ -562,3 +565,33 @@ def test_the_flagship_removes_grain_shared_by_all_channels(photo_kind):
     noisy = apply_preset(clean, "grain25", rng=0)
     gain = psnr(enhance(noisy, "lumen", backend="torch", ensemble=1), clean) - psnr(np.clip(noisy, 0, 1), clean)
     assert gain >= 5.0
+
+
+@pytest.mark.parametrize(
+    ("h", "w", "tile"), [(3000, 4000, 1600), (3024, 4032, 1024), (500, 20000, 512), (97, 1301, 16)]
+)
+def test_tile_grid_cuts_few_times_and_keeps_every_tile_within_the_square_tiles_pixels(h, w, tile):
+    from darkroom.engine import _windows, tile_grid
+
+    overlap, multiple = 192 if tile > 16 else 8, 16 if tile > 16 else 8
+    core_h, core_w = tile_grid(h, w, tile, overlap, multiple)
+    assert core_h % multiple == 0 and core_w % multiple == 0
+    rows, cols = _windows(h, core_h, overlap), _windows(w, core_w, overlap)
+    longest = max(b - a for a, b, _, _ in rows) * max(b - a for a, b, _, _ in cols)
+    assert longest <= (tile + 2 * overlap) ** 2  # memory: no tile larger than a square one with context
+    run = sum(b - a for a, b, _, _ in rows) * sum(b - a for a, b, _, _ in cols)
+    square_rows, square_cols = _windows(h, tile, overlap), _windows(w, tile, overlap)
+    assert run <= sum(b - a for a, b, _, _ in square_rows) * sum(b - a for a, b, _, _ in square_cols)
+    covered = np.zeros(w, bool)
+    for a, b, lo, hi in cols:
+        covered[a + lo : b - hi] = True  # every column lies in some tile's core
+    assert covered.all()
+
+
+def test_tile_grid_cuts_a_12_megapixel_photo_2_by_2_under_lumens_onnx_tile():
+    from darkroom.engine import tile_grid
+    from darkroom.models import get_spec
+
+    spec = get_spec("lumen")
+    assert tile_grid(3000, 4000, spec.onnx_tile, spec.overlap, spec.multiple) == (1504, 2000)
+    assert tile_grid(1000, 1000, spec.tile, spec.overlap, spec.multiple) == (1008, 1008)  # one tile: whole

@@ -1,7 +1,9 @@
 """Inference on photos of any size: padding, tiles blended without seams, ROI, ONNX Runtime.
 
 :func:`enhance` takes and returns float32 RGB ``(H, W, 3)`` in [0, 1].  Large images are cut
-into tiles whose origins sit on the model's downsampling grid; each tile sees ``overlap``
+into tiles whose origins sit on the model's downsampling grid, as few as memory allows
+(:func:`tile_grid`: no tile holds more pixels than a square ``tile`` with its context, whatever
+its shape); each tile sees ``overlap``
 pixels of real context on every side, and neighbouring tiles are blended with short linear
 ramps inside that context.  Once the context left after the ramp covers the model's receptive
 field, tiled and whole-image results agree to float rounding.  A model that reads the exposure
@@ -67,7 +69,8 @@ class Enhancer:
     uses_cue: bool = False
     """Whether ``run`` wants the whole-image exposure cue with every tile."""
     tile: int = DEFAULT_TILE
-    """Default tile core size: bounds memory (see :class:`~darkroom.models.registry.ModelSpec`)."""
+    """Default tile core size: bounds memory, as a square core of this side with its context bounds the
+    pixels of any tile (see :func:`tile_grid` and :class:`~darkroom.models.registry.ModelSpec`)."""
     overlap: int = DEFAULT_OVERLAP
     """Default context per tile side: covers the receptive field."""
     fills_impulses: bool = False
@@ -216,6 +219,31 @@ def _windows(size: int, tile: int, overlap: int) -> list[tuple[int, int, int, in
     return out
 
 
+def _axis_plans(size: int, multiple: int, overlap: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every way to cut one axis of ``size`` pixels into cores of equal length on the model's grid:
+    ``(core, longest window, summed window lengths)``, one entry per distinct core length."""
+    shares = {-(-size // n) for n in range(1, -(-size // multiple) + 1)}  # ceil(size / n) for n cores
+    cores = sorted({-(-share // multiple) * multiple for share in shares})
+    spans = [[stop - start for start, stop, _, _ in _windows(size, core, overlap)] for core in cores]
+    return np.array(cores), np.array([max(s) for s in spans]), np.array([sum(s) for s in spans])
+
+
+def tile_grid(h: int, w: int, tile: int, overlap: int, multiple: int = 1) -> tuple[int, int]:
+    """Core height and width of the tiles for an ``h`` x ``w`` photo: the cut into equal cores on the
+    ``multiple`` grid that runs the model over the fewest pixels, context included, while no window
+    (core plus context) holds more pixels than a square core of ``tile`` with its context on every side,
+    which is what bounds memory.  Each cut adds ``2 * overlap`` pixels of context across the photo, so
+    the fewest cuts win: a 4000 x 3000 photo under 1600 px tiles is cut once each way (2 x 2 windows of
+    about 2200 x 1700) rather than into 3 x 2 squares, 7% fewer pixels for the same memory."""
+    budget = (tile + 2 * overlap) ** 2
+    row_cores, row_longest, row_sums = _axis_plans(h, multiple, overlap)
+    col_cores, col_longest, col_sums = _axis_plans(w, multiple, overlap)
+    fits = row_longest[:, None] * col_longest[None, :] <= budget
+    pixels = np.where(fits, row_sums[:, None] * col_sums[None, :], np.inf)
+    i, j = np.unravel_index(np.argmin(pixels), pixels.shape)  # the first minimum: the fewest tiles
+    return int(row_cores[i]), int(col_cores[j])
+
+
 def _window_weights(n: int, context_lo: int, context_hi: int) -> np.ndarray:
     """Weights along one axis of a window with the given context widths (see :func:`_windows`)."""
     w = np.ones(n, np.float32)
@@ -264,14 +292,15 @@ def run_tiled(
     m = enh.multiple
     tile = max(m, -(-(tile or enh.tile) // m) * m)
     overlap = -(-(enh.overlap if overlap is None else overlap) // m) * m
-    if h <= tile and w <= tile:
+    core_h, core_w = tile_grid(h, w, tile, overlap, m)
+    if core_h >= h and core_w >= w:
         out = _run_padded(enh, x, cue)
         if progress:
             progress(1, 1)
         return out
     acc = np.zeros((h, w, 3), np.float32)
     weight = np.zeros((h, w, 1), np.float32)
-    rows, cols = _windows(h, tile, overlap), _windows(w, tile, overlap)
+    rows, cols = _windows(h, core_h, overlap), _windows(w, core_w, overlap)
     total, done = len(rows) * len(cols), 0
     for y0, y1, cy0, cy1 in rows:
         wy = _window_weights(y1 - y0, cy0, cy1)
@@ -438,8 +467,9 @@ def enhance(
 
     ``model``: a shipped name, a weights path, an :class:`Enhancer`, a torch module or the
     ``(module, card)`` pair :func:`darkroom.load_model` returns.
-    ``tile`` and ``overlap`` default to the model's own (1024 and 192 px for lumen; 512 and
-    64 for the full-resolution originals), which keep 12 megapixels under 2 GB.
+    ``tile`` and ``overlap`` default to the model's own (1024 and 192 px for lumen, 1600 px tiles
+    under ONNX Runtime; 512 and 64 for the full-resolution originals), which keep 12 megapixels
+    under 2 GB.
     ``roi=(x, y, w, h)`` enhances only that rectangle (clipped to the image) and blends it in
     with a ``feather``-pixel edge; every pixel outside the rectangle is returned unchanged.
     ``guard`` turns the checks on how the model brightened the photo on or off: the highlight

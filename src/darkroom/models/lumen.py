@@ -127,7 +127,9 @@ class GatedBlock(nn.Module):
     ),
     multiple=16,
     tile=1024,
-    onnx_tile=1536,  # 12 MP in 7.7 s at 1.42 GB with ONNX Runtime, against 8.9 s at 1.47 GB with 1024 px tiles
+    # 12 MP with ONNX Runtime (Intel Xeon): 1600 px tiles, cut 2 x 2 by engine.tile_grid, 8.4-8.5 s at 1.46 GB;
+    # 1536 px (cut 2 x 3) 8.8-9.1 s at 1.35 GB; 1024 px 8.9 s at 1.47 GB on the EPYC, where 1536 took 7.7 s
+    onnx_tile=1600,
     fills_impulses=True,
     guards_highlights=True,
     evens_gain=True,
