@@ -63,6 +63,24 @@ def test_strips_leave_no_seams(monkeypatch):
     assert np.array_equal(fill_impulses(noisy), whole)
 
 
+def test_sampled_bands_of_a_large_photo_decide_as_the_whole_photo_does(monkeypatch):
+    """Above PROBE values the evident impulses are first counted on bands of SAMPLE rows; the
+    fill is then finished strip by strip, so the output is the same as without the bands."""
+    noisy = salt_pepper(smooth_photo(100, 90, seed=7), 0.05, rng=np.random.default_rng(5))
+    dark = np.clip(gaussian(darken(smooth_photo(100, 90, seed=8), 0.1), 20 / 255, rng=np.random.default_rng(6)), 0, 1)
+    assert (dark == 0).mean() > impulse.GATE  # clipped to black: past the cheap exit
+    whole = fill_impulses(noisy)
+    monkeypatch.setattr(impulse, "PROBE", 0)
+    monkeypatch.setattr(impulse, "STRIP", 16)
+    monkeypatch.setattr(impulse, "SAMPLE", 4)
+    assert np.array_equal(fill_impulses(noisy), whole) and not np.array_equal(whole, noisy)
+    counted = []
+    real_fill_strip = impulse._fill_strip
+    monkeypatch.setattr(impulse, "_fill_strip", lambda *a: counted.append(a[2]) or real_fill_strip(*a))
+    assert fill_impulses(dark) is dark
+    assert {rows.stop - rows.start for rows in counted} == {4}  # settled on the bands alone
+
+
 def test_engine_fills_impulses_only_for_models_that_ask(photo):
     noisy = salt_pepper(photo, 0.1, rng=np.random.default_rng(5))
     identity = lambda x, cue=None: x  # noqa: E731

@@ -170,7 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", required=True, help="output folder (the input tree is mirrored)")
     s.add_argument("--model", default="lumen", help="shipped model name, .safetensors, run folder or .onnx")
     s.add_argument("--roi", help="enhance only X,Y,W,H and blend it in with a feathered edge")
-    s.add_argument("--tile", type=int, help="tile core size in pixels, bounds memory (default: the model's)")
+    s.add_argument(
+        "--tile",
+        type=int,
+        help="tile size in pixels, bounds memory: no tile holds more pixels than a square core of this side"
+        " with its context (default: the model's)",
+    )
     s.add_argument("--overlap", type=int, help="context each tile sees beyond its core (default: the model's)")
     s.add_argument("--backend", choices=BACKENDS, default="auto", help="auto: ONNX if it works")
     s.add_argument("--format", choices=["png", "jpg", "tiff"], help="output format (default: the input's)")

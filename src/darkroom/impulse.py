@@ -38,7 +38,11 @@ STRIP = 256
 """Rows processed at a time, which bounds the extra memory on large photos."""
 
 PROBE = 3_000_000
-"""Photos with more values than this are first probed on every 4th row and column."""
+"""Photos with more values than this are first probed on every 4th row and column, then their
+evident impulses counted on bands of :data:`SAMPLE` rows, one every :data:`STRIP` rows."""
+SAMPLE = 64
+"""Rows of each sampled band (a quarter of a large photo).  A dark photo clipped to black passes the
+first probe; the bands settle it in a quarter of the time the whole photo takes (0.6 s at 12 MP)."""
 
 _RING3 = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
 _RING5 = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3) if max(abs(dy), abs(dx)) == 2]
@@ -105,11 +109,20 @@ def fill_impulses(image: np.ndarray) -> np.ndarray:
     probe = x[::4, ::4] if x.size > PROBE else x
     if _extreme(probe).mean() < GATE / 2:  # cheap exit for the ordinary photo
         return image
-    out = x.copy()
-    evident = 0
-    h = x.shape[0]
-    for top in range(0, h, STRIP):
-        lo, hi = max(0, top - 2), min(h, top + STRIP + 2)
-        rows = slice(top - lo, top - lo + min(STRIP, h - top))
-        evident += _fill_strip(x[lo:hi], _extreme(x[lo:hi]), rows, out[lo:hi])
+    out, h = x.copy(), x.shape[0]
+    first = SAMPLE if x.size > PROBE else 0  # the sampled band at the top of each strip
+    bands = [(top, min(first, h - top)) for top in range(0, h, STRIP)]
+    evident = sum(_fill_rows(x, top, n, out) for top, n in bands)
+    if first and evident < GATE / 2 * x[0].size * sum(n for _, n in bands):
+        return image  # a dark photo's black, not impulse noise
+    evident += sum(_fill_rows(x, top + n, min(STRIP, h - top) - n, out) for top, n in bands)
     return out if evident >= GATE * x.size else image
+
+
+def _fill_rows(x: np.ndarray, top: int, n: int, out: np.ndarray) -> int:
+    """Fill rows ``top`` to ``top + n`` of ``x`` into ``out`` (shaped like ``x``) and return how
+    many evident impulses they hold (see :func:`_fill_strip`)."""
+    if n <= 0:
+        return 0
+    lo, hi = max(0, top - 2), min(x.shape[0], top + n + 2)
+    return _fill_strip(x[lo:hi], _extreme(x[lo:hi]), slice(top - lo, top - lo + n), out[lo:hi])

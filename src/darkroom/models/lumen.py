@@ -127,8 +127,10 @@ class GatedBlock(nn.Module):
     ),
     multiple=16,
     tile=1024,
-    # 12 MP with ONNX Runtime (Intel Xeon): 1600 px tiles, cut 2 x 2 by engine.tile_grid, 8.4-8.5 s at 1.46 GB;
-    # 1536 px (cut 2 x 3) 8.8-9.1 s at 1.35 GB; 1024 px 8.9 s at 1.47 GB on the EPYC, where 1536 took 7.7 s
+    # 12 MP with ONNX Runtime (Intel Xeon, 6 runs each, alternating): 1600 px tiles, cut 2 x 2 by
+    # engine.tile_grid, 8.4-8.85 s at 1.46 GB; 1536 px (cut 2 x 3) 8.75-9.1 s at 1.35 GB.  Fewer pixels (14.8 MP
+    # against 16.1), but each costs more in larger tiles (0.40 s/MP at 1 MP, 0.47 at 3.7).  On the EPYC 1536 px
+    # took 7.7 s and 1024 px 8.9 s.
     onnx_tile=1600,
     fills_impulses=True,
     guards_highlights=True,

@@ -23,7 +23,8 @@ class ModelSpec:
     ``tile`` and ``overlap`` are the engine's defaults for this architecture (see
     :mod:`darkroom.engine`): ``overlap`` must leave, after the 32 px blend, more context than the
     receptive field reaches (checked by a test), and ``tile`` keeps a 12-megapixel photo within
-    about 2 GB of memory (its full-resolution activations set the size).  ``onnx_tile`` is the tile
+    about 2 GB of memory (its full-resolution activations set the size): no tile holds more pixels
+    than a square core of ``tile`` with its context (:func:`darkroom.engine.tile_grid`).  ``onnx_tile`` is the tile
     under ONNX Runtime, whose memory arena holds larger tiles in the same memory (by default ``tile``).
     """
 
