@@ -568,7 +568,8 @@ def test_the_flagship_removes_grain_shared_by_all_channels(photo_kind):
 
 
 @pytest.mark.parametrize(
-    ("h", "w", "tile"), [(3000, 4000, 1600), (3024, 4032, 1024), (500, 20000, 512), (97, 1301, 16)]
+    ("h", "w", "tile"),
+    [(3000, 4000, 1600), (3024, 4032, 1024), (500, 20000, 512), (97, 1301, 16), (30000, 40000, 1024)],
 )
 def test_tile_grid_cuts_few_times_and_keeps_every_tile_within_the_square_tiles_pixels(h, w, tile):
     from darkroom.engine import _windows, tile_grid
