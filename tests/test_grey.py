@@ -34,6 +34,19 @@ def test_grey_noise_sigma_reads_the_noise_of_a_grey_photo(sigma):
     assert grey_noise_sigma(photo) < 2 / 255
 
 
+def test_a_large_grey_photo_has_its_noise_read_on_bands(monkeypatch):
+    from darkroom import grey
+
+    photo = np.repeat(smooth_photo(512, 300, seed=9)[..., :1], 3, axis=2)
+    noisy = photo + np.repeat(np.random.default_rng(7).normal(0, 20 / 255, photo.shape[:2] + (1,)), 3, axis=2)
+    whole = grey_noise_sigma(noisy)
+    monkeypatch.setattr(grey, "GREY_BANDS_ABOVE", 100_000)
+    monkeypatch.setattr(grey, "GREY_BAND", 16)
+    banded = grey_noise_sigma(noisy)
+    assert banded != whole  # read on bands, not the whole photo
+    assert abs(banded / whole - 1) < 0.05 and abs(banded * 255 / 20 - 1) < 0.1
+
+
 def test_back_to_grey_averages_the_channels():
     x = smooth_photo(20, 30)
     y = back_to_grey(x)

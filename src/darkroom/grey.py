@@ -38,11 +38,23 @@ SEED = 0
 """Seed of the colour noise: the same photo always gets the same noise, and the same output."""
 
 
+GREY_BANDS_ABOVE = 4_000_000
+"""Grey photos with more pixels than this have their noise read on bands of :data:`GREY_BAND` rows, one
+every ``4 * GREY_BAND`` rows (the median of the bands' estimates): a quarter of the photo, since the whole
+of a 12 MP one took 1.5 s.  Smaller photos are read whole."""
+GREY_BAND = 64
+
+
 def grey_noise_sigma(image: np.ndarray) -> float:
-    """Estimated std of the noise of a grey photo ``(H, W, 3)``, read from its first channel."""
+    """Estimated std of the noise of a grey photo ``(H, W, 3)``, read from its first channel (in bands on
+    large photos, see :data:`GREY_BANDS_ABOVE`)."""
     from skimage.restoration import estimate_sigma
 
-    return float(estimate_sigma(np.asarray(image[..., 0], np.float64)))
+    channel = np.asarray(image[..., 0])
+    if channel.size <= GREY_BANDS_ABOVE:
+        return float(estimate_sigma(np.asarray(channel, np.float64)))
+    tops = range(0, channel.shape[0] - GREY_BAND + 1, 4 * GREY_BAND)
+    return float(np.median([estimate_sigma(np.asarray(channel[t : t + GREY_BAND], np.float64)) for t in tops]))
 
 
 GRAIN_BLOCK = 64
@@ -117,7 +129,10 @@ def colour_the_noise(image: np.ndarray, sigma: float | None = None) -> np.ndarra
     sigma = grey_noise_sigma(image) if sigma is None else float(sigma)
     draw = np.random.default_rng(SEED).standard_normal(image.shape, dtype=np.float32)
     draw *= np.float32(np.sqrt(3.0) * sigma)
-    draw -= draw.mean(axis=-1, keepdims=True)
+    mean = draw[..., 0] + draw[..., 1]  # the channels' mean, as draw.mean(axis=-1) gives it, twice as fast
+    mean += draw[..., 2]
+    mean /= np.float32(3)
+    draw -= mean[..., None]
     return image + draw
 
 
