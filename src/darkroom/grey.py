@@ -40,9 +40,11 @@ SEED = 0
 
 GREY_BANDS_ABOVE = 4_000_000
 """Grey photos with more pixels than this have their noise read on bands of :data:`GREY_BAND` rows, one
-every ``4 * GREY_BAND`` rows (the median of the bands' estimates): a quarter of the photo, since the whole
-of a 12 MP one took 1.5 s.  Smaller photos are read whole."""
+every ``4 * GREY_BAND`` rows (the median of the bands' estimates): a quarter of the photo.  The whole of a
+12 MP one took 0.5-0.8 s (scikit-image already imported), the bands 0.05 s, and the two estimates agreed within
+2% at sigma 5, 15 and 25.  Smaller photos are read whole."""
 GREY_BAND = 64
+"""Rows of each band :func:`grey_noise_sigma` reads on a large grey photo."""
 
 
 def grey_noise_sigma(image: np.ndarray) -> float:
