@@ -72,6 +72,18 @@ def test_resume_gives_exactly_the_uninterrupted_run(images, tmp_path):
     assert machines == [cpu_description()]  # named once, though the run trained in two sessions on it
 
 
+def test_batches_made_by_worker_processes_train_exactly_as_the_trainer_alone(images, tmp_path):
+    import cv2
+
+    cv2.GaussianBlur(np.random.rand(1500, 1500, 3).astype(np.float32), (0, 0), 3)  # its pool has run: fork after it
+    alone = train(tiny(images, tmp_path / "alone"), progress=False)
+    train(tiny(images, tmp_path / "split", "workers=2", "stop_at=3"), progress=False)
+    helped = train(tiny(images, tmp_path / "split", "workers=2"), resume=True, progress=False)
+    assert losses(tmp_path / "alone") == losses(tmp_path / "split")
+    a, b = alone.model.state_dict(), helped.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_checkpoint_round_trip_is_safetensors_and_json(images, tmp_path):
     result = train(tiny(images, tmp_path / "run"), progress=False)
     files = sorted(p.name for p in result.checkpoint.iterdir())

@@ -17,7 +17,7 @@ import math
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +95,10 @@ class TrainConfig:
     out: str = "runs/train"
     seed: int = 0
     threads: int = 0
+    workers: int = 0
+    """Processes that make the batches ahead of the trainer (0: the trainer makes each batch itself).
+    Every batch is the same whichever process makes it, so a run is reproducible and resumable
+    with any number; on a GPU, which outruns the degradations, use one per spare CPU core."""
     device: str = "auto"
 
     @classmethod
@@ -252,6 +256,51 @@ def batch_indices(step: int, batch_size: int, rank: int, world: int) -> range:
     return range(start, start + per_rank)
 
 
+class StepBatches(torch.utils.data.Dataset):
+    """Batch ``step`` of a run, collated: item ``step`` is ``(x, y, cue or None)`` as :func:`collate` makes it.
+
+    Each sample is drawn from ``default_rng([seed, index])``, so a batch is the same whichever
+    process makes it."""
+
+    def __init__(self, train_set: Any, batch_size: int, rank: int = 0, world: int = 1) -> None:
+        self.train_set, self.batch_size, self.rank, self.world = train_set, batch_size, rank, world
+
+    def __len__(self) -> int:
+        return len(self.train_set) // self.batch_size
+
+    def __getitem__(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        return collate([self.train_set[i] for i in batch_indices(step, self.batch_size, self.rank, self.world)])
+
+
+def _one_thread(_worker: int) -> None:
+    # Not cv2.setNumThreads: in a forked child of a process whose OpenCV pool has run, it hangs.
+    torch.set_num_threads(1)
+
+
+def step_batches(
+    batches: StepBatches, start: int, end: int, workers: int = 0, pin: bool = False
+) -> Generator[tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]]:
+    """Batches ``start .. end - 1`` in order, made by ``workers`` processes ahead of use (0: made here,
+    on demand).  Close the generator when done with it, so the workers end then."""
+    if workers <= 0:
+        yield from (batches[step] for step in range(start, end))
+        return
+    loader = torch.utils.data.DataLoader(
+        batches,
+        batch_size=None,
+        sampler=range(start, end),
+        num_workers=workers,
+        worker_init_fn=_one_thread,
+        pin_memory=pin,
+        prefetch_factor=4,
+    )
+    made = iter(loader)
+    try:
+        yield from made
+    finally:  # closing this generator ends the workers at once: they hold the run folder's lock too
+        del made
+
+
 Net = Callable[[torch.Tensor], torch.Tensor]
 """A model, or a model with its exposure cue bound (:func:`with_cue`): ``(N, 3, H, W)`` -> same."""
 ModelLoss = Callable[[Net, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -368,6 +417,8 @@ def _train(cfg: TrainConfig, *, progress: bool) -> TrainResult:
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # every batch has the same shape
     if cfg.batch_size % world:
         raise ValueError(f"batch_size {cfg.batch_size} must divide among {world} processes")
     out = Path(cfg.out)
@@ -425,11 +476,14 @@ def _train(cfg: TrainConfig, *, progress: bool) -> TrainResult:
     if step == 0 and val and is_main:
         _append_log(log_path, {"step": 0, **validate(model, val, loss_fn, device), "seconds": 0})
     end = min(cfg.iterations, cfg.stop_at or cfg.iterations)
+    batches = step_batches(
+        StepBatches(train_set, cfg.batch_size, rank, world), step, end, cfg.workers, pin=device.type == "cuda"
+    )
     model.train()
     try:
         while step < end and not stop["now"]:
-            x, y, cue = collate([train_set[i] for i in batch_indices(step, cfg.batch_size, rank, world)])
-            x, y = x.to(device), y.to(device)
+            x, y, cue = next(batches)
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(cfg, step)
             with autocast:
@@ -469,6 +523,7 @@ def _train(cfg: TrainConfig, *, progress: bool) -> TrainResult:
         save()
         raise
     finally:
+        batches.close()
         if bar is not None:
             bar.close()
         if previous_handler is not None:
