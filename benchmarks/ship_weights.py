@@ -3,12 +3,14 @@
     python benchmarks/ship_weights.py runs/lumen --name lumen --trained-for "dark + noisy photos, blind"
     python benchmarks/ship_weights.py runs/lumen --name lumen --results benchmarks/results/*.json  # add scores
     python benchmarks/ship_weights.py runs/a runs/b --name lumen --trained-for "..."  # their average
+    python benchmarks/ship_weights.py old.safetensors runs/b --name lumen  # shipped weights averaged with a run
 
 Writes ``src/darkroom/weights/NAME.safetensors`` and ``NAME.json``: architecture, config, parameters,
 GFLOP per megapixel, data, degradations, steps, wall time, hardware, and, with ``--results``, every
 score of this model found in evaluation JSON files.  Several run folders (fine-tuned from one start)
-ship their equal-weight average (``checkpoint.average_models``); the card lists each run's recipe,
-steps and wall time under ``averaged_from``.
+ship their equal-weight average (``checkpoint.average_models``; ``--shares`` weighs them); the card
+lists each run's recipe, steps and wall time under ``averaged_from``.  An ingredient may also be
+weights shipped before, copied out with their card: the card then carries that card's account.
 """
 
 from __future__ import annotations
@@ -121,6 +123,18 @@ def run_card(run: Path) -> dict:
     }
 
 
+SHIPPED_CARD_KEYS = ("trained_for", "data", "steps", "wall_time_hours", "hardware", "averaged_from", "note")
+
+
+def ingredient_card(source: Path) -> dict:
+    """What a soup's card says of one ingredient: a run folder's training (:func:`run_card`), or for
+    weights shipped before (a ``.safetensors`` file with its card beside it) that card's account of them."""
+    if source.suffix == ".safetensors":
+        card = read_card(source.with_suffix(".json"))["card"]
+        return {"weights": str(source), **{k: card[k] for k in SHIPPED_CARD_KEYS if k in card}}
+    return {"run": str(source), **run_card(source)}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", type=Path, nargs="+", help="a run folder, several to ship their average, or shipped weights")
@@ -128,6 +142,7 @@ def main() -> None:
     p.add_argument("--trained-for", default="")
     p.add_argument("--results", nargs="*", type=Path, default=[])
     p.add_argument("--note", default="")
+    p.add_argument("--shares", nargs="+", type=float, help="one share per run of a soup (default: equal)")
     a = p.parse_args()
     target = WEIGHTS_DIR / f"{a.name}.safetensors"
     if len(a.run) == 1 and a.run[0].suffix == ".safetensors":  # refresh only the card of shipped weights
@@ -136,17 +151,18 @@ def main() -> None:
     elif len(a.run) == 1:
         model, card = load_model(a.run[0])
         base = {"trained_for": a.trained_for, **model_facts(model, card["arch"]), **run_card(a.run[0])}
-    else:  # a model soup: the equal-weight average of runs fine-tuned from one start
-        model, card = average_models(a.run)
-        runs = [{"run": str(r), **run_card(r)} for r in a.run]
+    else:  # a model soup: the average of runs (or shipped weights) fine-tuned from one start
+        model, card = average_models(a.run, a.shares)
+        runs = [ingredient_card(r) for r in a.run]
         base = {
             "trained_for": a.trained_for,
             **model_facts(model, card["arch"]),
             "averaged_from": runs,
+            **({"shares": a.shares} if a.shares else {}),
             "data": runs[0]["data"],
             "steps": sum(r["steps"] for r in runs),
             "wall_time_hours": round(sum(r["wall_time_hours"] for r in runs), 2),
-            "hardware": runs[0]["hardware"],
+            "hardware": "; ".join(dict.fromkeys(r["hardware"] for r in runs)),
         }
     if a.note:
         base["note"] = a.note
