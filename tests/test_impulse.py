@@ -111,3 +111,41 @@ def test_the_row_median_is_numpys_nanmedian():
     with pytest.warns(RuntimeWarning):
         expected = np.nanmedian(values, axis=1)
     assert np.allclose(impulse._nan_median(values), expected, equal_nan=True)
+
+
+def _evident(x: np.ndarray) -> int:
+    """The evident impulses of the whole photo, counted with the medians."""
+    return impulse._fill_strip(x, impulse._extreme(x), slice(0, x.shape[0]), x.copy())
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["sp", "sp-dark", "per-channel", "clipped", "dark-clipped", "unclipped", "below-zero", "uniform", "saturated"],
+)
+def test_possible_impulses_bound_the_evident_ones(case):
+    """The count taken without medians is never below the count with them, so the gate it shuts
+    could not have opened, and the output is what the medians alone would give."""
+    rng = np.random.default_rng(11)
+    photo = smooth_photo(64, 80, seed=12)
+    x = {
+        "sp": lambda: salt_pepper(photo, 0.1, rng=rng),
+        "sp-dark": lambda: salt_pepper(darken(photo, 0.2), 0.05, rng=rng),
+        "per-channel": lambda: np.where(rng.random(photo.shape) < 0.05, 1.0, photo).astype(np.float32),
+        "clipped": lambda: np.clip(gaussian(photo, 80 / 255, rng=rng), 0, 1),
+        "dark-clipped": lambda: np.clip(gaussian(darken(photo, 0.05), 15 / 255, rng=rng), 0, 1),
+        "unclipped": lambda: gaussian(darken(photo, 0.05), 50 / 255, rng=rng),
+        "below-zero": lambda: np.where(rng.random(photo.shape) < 0.05, 0.0, -0.4).astype(np.float32),
+        "uniform": lambda: rng.random(photo.shape).astype(np.float32),
+        "saturated": lambda: np.where(photo > 0.6, 1.0, photo).astype(np.float32),
+    }[case]()
+    evident = _evident(x)
+    assert case not in ("sp", "below-zero") or evident > 0  # the cases that have some do
+    assert impulse._possible_impulses(x, 0, x.shape[0]) >= evident
+    assert sum(impulse._possible_impulses(x, top, 7) for top in range(0, x.shape[0], 7)) >= evident  # strips too
+
+
+def test_a_dark_photo_is_settled_without_a_median(monkeypatch):
+    dark = np.clip(gaussian(darken(smooth_photo(100, 90, seed=8), 0.05), 15 / 255, rng=np.random.default_rng(6)), 0, 1)
+    assert impulse._extreme(dark).mean() > impulse.GATE  # past the cheap exit
+    monkeypatch.setattr(impulse, "_fill_strip", lambda *a: pytest.fail("a median was taken"))
+    assert fill_impulses(dark) is dark
