@@ -1,0 +1,136 @@
+"""Train lumen on a lent GPU machine within one device call, and bring its weights back.
+
+A lent GPU has 15 minutes a task, starting included, and the machine is bare: its files are gone
+when it goes back, the ``../shared`` datasets do not travel, and at most 64 MiB of working tree
+does.  This script holds what a session would otherwise work out on the clock (session 22 lost
+its GPU-trained weights because they stayed in the ignored ``runs/``):
+
+    python benchmarks/gpu_run.py pack            # here: bsds400 -> .gpu/bsds400 (ignored), sized to travel
+    # device run, carry [".gpu"], command:
+    #   python3 benchmarks/gpu_run.py train 420 --set iterations=3000 lr=2e-4
+    python benchmarks/gpu_run.py keep RUN_FILES  # here: copy what came back into candidates/ and commit it
+
+``pack`` copies the photos as they are (no re-encoding): every held-out one (the last ``val_split``,
+as training holds them out) and as many of the others, evenly spread, as fit beside the tree (202 of
+bsds400's 400 in session 23, beside a 46 MiB tree; re-encoding all of them at JPEG quality 90 would
+still take 21-25 MiB).
+``train`` runs ``recipes/lumen-gpu.yaml`` (override any field with ``--set``) on them for at most
+SECONDS, stops the way SIGTERM stops a run (a checkpoint is written), and puts the last weights, their
+card, the loss log and the curves flat into ``$OUT`` (at most 8 files come back).  ``keep`` copies a
+returned ``.safetensors`` and its card into ``candidates/``, tracked, so a cut-off session loses nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKED = ROOT / ".gpu" / "bsds400"
+RECIPE = ROOT / "recipes" / "lumen-gpu.yaml"
+TREE_LIMIT = 60 * 2**20
+"""What may travel (the tool's limit is 64 MiB; the rest is margin for files made meanwhile)."""
+
+
+def tree_bytes() -> int:
+    """Bytes of the files that travel anyway: tracked, and untracked but not ignored."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
+    return sum((ROOT / name).stat().st_size for name in listed.decode().split("\0") if (ROOT / name).is_file())
+
+
+def choose_photos(photos: list[Path], held_out: int, budget: int) -> list[Path]:
+    """Every held-out photo (the last ``held_out``) and as many of the others, evenly spread, as fit
+    in ``budget`` bytes; in their sorted order, so training holds out the same photos."""
+    train, val = photos[:-held_out] if held_out else photos, photos[-held_out:] if held_out else []
+    left = budget - sum(p.stat().st_size for p in val)
+    mean = sum(p.stat().st_size for p in train) / max(1, len(train))
+    count = max(0, min(len(train), int(left / max(mean, 1))))
+    while count and sum(p.stat().st_size for p in _spread(train, count)) > left:
+        count -= 1
+    return sorted(_spread(train, count) + val)
+
+
+def _spread(items: list[Path], count: int) -> list[Path]:
+    return [items[i * len(items) // count] for i in range(count)] if count else []
+
+
+def pack(source: Path, held_out: int) -> None:
+    if PACKED.exists():
+        shutil.rmtree(PACKED)
+    photos = sorted(p for p in source.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
+    chosen = choose_photos(photos, held_out, TREE_LIMIT - tree_bytes())
+    PACKED.mkdir(parents=True)
+    for photo in chosen:
+        shutil.copyfile(photo, PACKED / photo.name)
+    size = sum(p.stat().st_size for p in chosen) / 2**20
+    name = PACKED.relative_to(ROOT)
+    print(f"{name}: {len(chosen)} of {len(photos)} photos ({size:.1f} MiB; the last {held_out} held out)")
+
+
+def train_for(seconds: float, overrides: list[str], out: Path) -> None:
+    """Train the recipe on the packed photos until done or ``seconds`` have passed, then copy the
+    last weights (``lumen-gpu-step-N.safetensors`` and card), ``log.csv`` and ``curves.png`` to ``out``."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from darkroom.train import TrainConfig, train
+
+    run = Path("/tmp/gpu-run")
+    cfg = TrainConfig.from_file(RECIPE, [f"data={PACKED}", f"out={run}", *overrides])
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGTERM))  # train stops on it, saving
+    timer.start()
+    try:
+        result = train(cfg, resume=(run / "latest").exists(), progress=False)
+    finally:
+        timer.cancel()
+    weights, step = result.checkpoint / "model.safetensors", result.step
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(weights, out / f"lumen-gpu-step-{step}.safetensors")
+    shutil.copyfile(weights.with_suffix(".json"), out / f"lumen-gpu-step-{step}.json")
+    for name in ("log.csv", "curves.png"):
+        if (run / name).exists():
+            shutil.copyfile(run / name, out / name)
+    print(f"stopped at step {step} of {cfg.iterations}; weights in {out}")
+
+
+def keep(files: list[Path]) -> None:
+    """Copy returned weights and their cards into ``candidates/`` (tracked) so they outlive the session."""
+    target = ROOT / "candidates"
+    target.mkdir(exist_ok=True)
+    for f in files:
+        shutil.copyfile(f, target / f.name)
+        print(f"kept {target.relative_to(ROOT) / f.name}; commit it now")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="verb", required=True)
+    a = sub.add_parser("pack", help="copy the training photos that fit into .gpu/bsds400")
+    a.add_argument("--source", type=Path, default=ROOT.parent / "shared" / "datasets" / "train" / "bsds400")
+    a.add_argument("--held-out", type=int, default=16, help="the recipe's val_split")
+    b = sub.add_parser("train", help="on the device: train for at most SECONDS, weights into $OUT")
+    b.add_argument("seconds", type=float)
+    b.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
+    b.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "gpu-out")))
+    c = sub.add_parser("keep", help="copy returned weights and cards into candidates/")
+    c.add_argument("files", type=Path, nargs="+")
+    args = p.parse_args()
+    if args.verb == "pack":
+        pack(args.source, args.held_out)
+    elif args.verb == "train":
+        train_for(args.seconds, args.set, args.out)
+    else:
+        keep(args.files)
+
+
+if __name__ == "__main__":
+    main()
