@@ -66,13 +66,16 @@ def _spread(items: list[Path], count: int) -> list[Path]:
 
 
 def pack(source: Path, held_out: int) -> None:
+    from darkroom.io import find_images  # the listing training reads, so the same photos are held out
+
     if PACKED.exists():
         shutil.rmtree(PACKED)
-    photos = sorted(p for p in source.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
+    photos = find_images(source)
     chosen = choose_photos(photos, held_out, TREE_LIMIT - tree_bytes())
-    PACKED.mkdir(parents=True)
     for photo in chosen:
-        shutil.copyfile(photo, PACKED / photo.name)
+        target = PACKED / photo.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(photo, target)
     size = sum(p.stat().st_size for p in chosen) / 2**20
     name = PACKED.relative_to(ROOT)
     print(f"{name}: {len(chosen)} of {len(photos)} photos ({size:.1f} MiB; the last {held_out} held out)")
