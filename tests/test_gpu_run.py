@@ -1,6 +1,6 @@
 """benchmarks/gpu_run.py: which photos travel to a GPU machine, and the weights that come back."""
 
-from conftest import load_benchmark
+from conftest import load_benchmark, smooth_photo
 
 
 def _photos(folder, sizes):
@@ -27,3 +27,28 @@ def test_a_budget_that_holds_everything_takes_everything(tmp_path):
     gpu = load_benchmark("gpu_run")
     photos = _photos(tmp_path, [10] * 12)
     assert gpu.choose_photos(photos, held_out=2, budget=10**6) == photos
+
+
+def _train_tiny(gpu, tmp_path, resume: bool) -> None:
+    from darkroom.io import write_image
+
+    photos = tmp_path / "photos"
+    photos.mkdir(exist_ok=True)
+    for i in range(4):
+        write_image(photos / f"p{i}.png", smooth_photo(48, 48, seed=i))
+    tiny = "model_config={width: 8, enc_blocks: [1], dec_blocks: [1], mid_blocks: 1}"
+    overrides = [f"data={photos}", "init_from=", tiny, "batch_size=2", "patch_size=32", "val_size=32"]
+    overrides += ["val_split=1", "val_count=1", "iterations=2", "warmup=1", "workers=0", "threads=1"]
+    overrides += ["log_every=1", "val_every=2", "ckpt_every=2"]
+    gpu.train_for(600, overrides, tmp_path / "out", resume=resume, run=tmp_path / "run")
+
+
+def test_a_second_call_starts_afresh_unless_told_to_resume(tmp_path, capsys):
+    gpu = load_benchmark("gpu_run")
+    _train_tiny(gpu, tmp_path, resume=False)
+    assert (tmp_path / "out" / "lumen-gpu-step-2.safetensors").exists()
+    _train_tiny(gpu, tmp_path, resume=False)  # a warm machine still holds the first call's run
+    first_two = capsys.readouterr().out
+    assert "resuming" not in first_two and first_two.count("stopped at step 2 of 2") == 2
+    _train_tiny(gpu, tmp_path, resume=True)
+    assert "resuming" in capsys.readouterr().out
