@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -376,6 +377,79 @@ def test_onnx_cache_follows_the_architecture_code(tiny_weights, tmp_path, monkey
     monkeypatch.setattr(inspect, "getfile", lambda obj: str(changed))
     second = onnx_backend.cached_export(str(tiny_weights))
     assert second != first and first.exists() and second.exists()
+
+
+def _copy_weights(source: Path, target: Path) -> Path:
+    target.write_bytes(source.read_bytes())
+    target.with_suffix(".json").write_bytes(source.with_suffix(".json").read_bytes())
+    return target
+
+
+def test_weights_exported_before_load_without_torch(tiny_weights, tmp_path):
+    """A command's second run finds the export by its receipt: same pixels, no PyTorch imported."""
+    w = _copy_weights(tiny_weights, tmp_path / "m.safetensors")
+    np.save(tmp_path / "x.npy", smooth_photo(48, 64))
+    script = textwrap.dedent(
+        f"""
+        import sys, numpy as np
+        from darkroom.engine import enhance, load_enhancer
+        enh = load_enhancer({str(w)!r})
+        out = enhance(np.load({str(tmp_path / "x.npy")!r}), enh)
+        np.save({str(tmp_path / "out.npy")!r}.replace("out", sys.argv[1]), out)
+        print("torch" in sys.modules, enh.card["arch"], "onnx" in enh.card, enh.name)
+        """
+    )
+    env = os.environ | {"DARKROOM_CACHE": str(tmp_path / "cache")}
+    runs = [
+        subprocess.run([sys.executable, "-c", script, name], env=env, capture_output=True, text=True, check=True)
+        for name in ("first", "second")
+    ]
+    assert [r.stdout.split() for r in runs] == [["True", "lumen", "True", str(w)], ["False", "lumen", "True", str(w)]]
+    assert np.array_equal(np.load(tmp_path / "first.npy"), np.load(tmp_path / "second.npy"))
+
+
+def test_a_receipt_is_void_once_anything_it_lists_changes(tiny_weights, tmp_path, monkeypatch):
+    from darkroom import onnx_backend
+
+    monkeypatch.setenv("DARKROOM_CACHE", str(tmp_path / "cache"))
+    w = _copy_weights(tiny_weights, tmp_path / "m.safetensors")
+    assert onnx_backend.receipted_export(str(w)) is None  # never exported
+    target = onnx_backend.cached_export(str(w))
+    onnx, card = onnx_backend.receipted_export(str(w))
+    assert onnx == target.resolve() and card["arch"] == "lumen"
+    assert onnx_backend.receipted_export(os.path.relpath(w)) is not None  # the same file, named another way
+    save_model(w, create_model("lumen", **TINY), "lumen", TINY)  # retrained in place
+    assert onnx_backend.receipted_export(str(w)) is None
+    onnx_backend.cached_export(str(w))
+    assert onnx_backend.receipted_export(str(w)) is not None
+    card_file = w.with_suffix(".json")
+    card_file.write_text(json.dumps(json.loads(card_file.read_text()) | {"note": "edited"}))  # a card edited
+    assert onnx_backend.receipted_export(str(w)) is None
+    onnx = onnx_backend.cached_export(str(w))
+    onnx.unlink()  # pruned, or deleted by hand
+    assert onnx_backend.receipted_export(str(w)) is None
+    onnx_backend.cached_export(str(w))
+    for receipt in (tmp_path / "cache" / "receipts").iterdir():
+        receipt.write_text('{"onnx": 3')  # damaged
+    assert onnx_backend.receipted_export(str(w)) is None
+    assert onnx_backend.receipted_export(str(tmp_path)) is None  # a folder: only the full lookup knows its weights
+
+
+def test_a_damaged_export_found_by_its_receipt_is_made_again(tiny_weights, tmp_path, monkeypatch):
+    from darkroom import onnx_backend
+
+    monkeypatch.setenv("DARKROOM_CACHE", str(tmp_path / "cache"))
+    w = _copy_weights(tiny_weights, tmp_path / "m.safetensors")
+    x = smooth_photo(40, 40)
+    load_enhancer.cache_clear()
+    good = enhance(x, load_enhancer(str(w), "onnx"))
+    onnx, _ = onnx_backend.receipted_export(str(w))
+    onnx.write_bytes(b"not onnx")
+    load_enhancer.cache_clear()
+    with pytest.warns(UserWarning, match="ONNX Runtime unavailable"):  # the full lookup serves the same file,
+        enh = load_enhancer(str(w))  # which fails again: PyTorch runs it
+    assert np.abs(enhance(x, enh) - good).max() < 1e-4
+    load_enhancer.cache_clear()
 
 
 def test_the_onnx_cache_keeps_the_most_recently_used_exports_of_each_model(tmp_path):

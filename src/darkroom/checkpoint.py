@@ -145,11 +145,18 @@ def fingerprint(name_or_path: str | os.PathLike, extra: bytes = b"") -> str:
     cache and marks evaluation rows, so neither serves stale results after new weights or changed model
     code."""
     import hashlib
+
+    weights = resolve_weights(name_or_path)
+    source = b"".join(canonical_code(f) for f in code_files(read_card(weights.with_suffix(".json"))["arch"]))
+    return hashlib.sha256(weights.read_bytes() + source + extra).hexdigest()[:16]
+
+
+def code_files(arch: str) -> list[Path]:
+    """The source files whose code fixes an architecture's outputs (see :func:`fingerprint`)."""
     import importlib
     import inspect
 
-    weights = resolve_weights(name_or_path)
-    spec = get_spec(read_card(weights.with_suffix(".json"))["arch"])
+    spec = get_spec(arch)
     engine_steps = {
         "darkroom.impulse": spec.fills_impulses,
         "darkroom.highlights": spec.guards_highlights or spec.evens_gain,  # even_gain builds on its block helpers
@@ -158,9 +165,7 @@ def fingerprint(name_or_path: str | os.PathLike, extra: bytes = b"") -> str:
     }
     modules = [*spec.helpers, *(module for module, asked in engine_steps.items() if asked)]
     files = [Path(inspect.getfile(spec.constructor))]
-    files += [Path(inspect.getfile(importlib.import_module(m))) for m in modules]
-    source = b"".join(canonical_code(f) for f in files)
-    return hashlib.sha256(weights.read_bytes() + source + extra).hexdigest()[:16]
+    return files + [Path(inspect.getfile(importlib.import_module(m))) for m in modules]
 
 
 def _read_tensors(weights: Path) -> dict[str, torch.Tensor]:

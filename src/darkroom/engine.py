@@ -104,11 +104,16 @@ def _torch_runner(model) -> Runner:
 def load_enhancer(name_or_path: str = DEFAULT_MODEL, backend: str = "auto") -> Enhancer:
     """Load a shipped model name, a ``.safetensors`` file or a run folder, to run with PyTorch
     (``backend="torch"``), ONNX Runtime (``"onnx"``: exported once into a cache folder; an
-    ``.onnx`` file is used as is) or the faster of the two that works (``"auto"``)."""
-    from .models import get_spec
-
+    ``.onnx`` file is used as is) or the faster of the two that works (``"auto"``).  With ONNX
+    Runtime, weights exported before and unchanged since load without importing PyTorch."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend != "torch" and not str(name_or_path).endswith(".onnx"):
+        exported = _exported_before(str(name_or_path), keep_card=backend == "auto")
+        if exported is not None:
+            return exported
+    from .models import get_spec
+
     if backend == "onnx" or (backend == "auto" and str(name_or_path).endswith(".onnx")):
         from .onnx_backend import onnx_enhancer
 
@@ -140,6 +145,24 @@ def load_enhancer(name_or_path: str = DEFAULT_MODEL, backend: str = "auto") -> E
             return enh
         return replace(fast, card=card | fast.card)
     return enh
+
+
+def _exported_before(name_or_path: str, keep_card: bool) -> Enhancer | None:
+    """ONNX Runtime on the export that :func:`~darkroom.onnx_backend.cached_export` made of these
+    very weights and code, found by its receipt without importing PyTorch; ``None`` where there is
+    none or it does not run (then the full lookup decides).  The model card joins the export's
+    when ``keep_card``, as ``backend="auto"`` gives it."""
+    from .onnx_backend import onnx_enhancer, receipted_export
+
+    found = receipted_export(name_or_path)
+    if found is None:
+        return None
+    onnx, card = found
+    try:
+        enh = onnx_enhancer(str(onnx))
+    except Exception:  # a damaged export: the full lookup exports it again or falls back
+        return None
+    return replace(enh, name=name_or_path, card=card | enh.card if keep_card else enh.card)
 
 
 def _as_enhancer(model: str | os.PathLike | Enhancer | Any, backend: str) -> Enhancer:

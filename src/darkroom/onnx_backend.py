@@ -8,6 +8,9 @@ built), computed by the engine.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import json
 import os
 import re
 import warnings
@@ -16,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .exposure import CUE_SIZE, exposure_cue
+from .io import atomic_write_bytes
 
 
 def export_onnx(name_or_path: str | os.PathLike, out: str | os.PathLike, *, opset: int = 17) -> Path:
@@ -24,7 +28,6 @@ def export_onnx(name_or_path: str | os.PathLike, out: str | os.PathLike, *, opse
 
     from .checkpoint import load_model
     from .engine import ENGINE_STEPS
-    from .io import atomic_write_bytes
     from .models import get_spec
 
     model, card = load_model(name_or_path)
@@ -95,21 +98,82 @@ def cached_export(name_or_path: str | os.PathLike) -> Path:
     of the weights, of the architecture's source code and of the tiling the export records, so new
     weights (an upgraded package, a retrained run), a changed graph for the same weights or new tile
     defaults are never served stale."""
-    from .checkpoint import fingerprint, read_card, resolve_weights
+    from .checkpoint import code_files, fingerprint, read_card, resolve_weights
     from .models import get_spec
 
     weights = resolve_weights(name_or_path)
     spec = get_spec(read_card(weights.with_suffix(".json"))["arch"])
     digest = fingerprint(weights, f"|{spec.multiple},{spec.onnx_tile},{spec.overlap}".encode())
     stem = Path(str(name_or_path)).stem or weights.stem
-    cache = Path(os.environ.get("DARKROOM_CACHE", Path.home() / ".cache" / "darkroom"))
-    target = cache / f"{stem}-{digest}.onnx"
+    target = _cache_dir() / f"{stem}-{digest}.onnx"
     if target.exists():
         os.utime(target)  # used now: pruning keeps the most recently used
     else:
         export_onnx(name_or_path, target)
         prune_exports(target)
+    card = weights.with_suffix(".json")
+    registry = Path(inspect.getfile(get_spec))
+    write_receipt(name_or_path, target, card, [weights, card, *code_files(spec.name), registry, Path(__file__)])
     return target
+
+
+def _receipt_file(name_or_path: str | os.PathLike) -> Path | None:
+    """Where the receipt of a model's export is kept (keyed by the weights file's absolute path, or
+    the shipped model's name), or ``None`` for what only the full lookup can resolve (a run folder)."""
+    text = str(name_or_path)
+    if text.endswith(".safetensors"):
+        key = "file:" + os.path.abspath(text)
+    elif not Path(text).exists():
+        key = "shipped:" + text
+    else:
+        return None
+    return _cache_dir() / "receipts" / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+
+
+def _stamps(files: list[str]) -> dict[str, list[int]]:
+    """Each file's size and modification time in nanoseconds: what changes when it is rewritten."""
+    stamps = {}
+    for name in files:
+        stat = os.stat(name)
+        stamps[name] = [stat.st_size, stat.st_mtime_ns]
+    return stamps
+
+
+def write_receipt(name_or_path: str | os.PathLike, onnx: Path, card: Path, files: list[Path]) -> None:
+    """Record that ``onnx`` is the export of ``name_or_path`` while ``files`` (its weights, card and
+    the code that fixed the export) stay as they are now; read back by :func:`receipted_export`."""
+    receipt = _receipt_file(name_or_path)
+    if receipt is None:
+        return
+    listed = sorted({str(f.resolve()) for f in files})
+    record = {"onnx": str(onnx.resolve()), "card": str(card.resolve()), "files": _stamps(listed)}
+    receipt.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(receipt, json.dumps(record, indent=1).encode())
+
+
+def receipted_export(name_or_path: str | os.PathLike) -> tuple[Path, dict] | None:
+    """The cached export of a model name or weights file and the model's card, found without
+    importing PyTorch (about 1 s of each command's start): only when :func:`cached_export` wrote a
+    receipt for it and none of the files it lists has changed since, else ``None`` (then the full
+    lookup, which hashes the weights and code, decides)."""
+    receipt = _receipt_file(name_or_path)
+    if receipt is None:
+        return None
+    try:
+        record = json.loads(receipt.read_text())
+        onnx, files = Path(record["onnx"]), record["files"]
+        if not onnx.exists() or _stamps(list(files)) != files:
+            return None
+        card = json.loads(Path(record["card"]).read_text())
+        os.utime(onnx)  # used now: pruning keeps the most recently used
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # no receipt, a damaged one, or a file it lists is gone
+    return onnx, card
+
+
+def _cache_dir() -> Path:
+    """The export cache: ``$DARKROOM_CACHE``, default ``~/.cache/darkroom``."""
+    return Path(os.environ.get("DARKROOM_CACHE", Path.home() / ".cache" / "darkroom"))
 
 
 KEEP_EXPORTS = 3
