@@ -79,6 +79,25 @@ def test_the_gain_curve_never_makes_a_brighter_part_darker():
     assert raw[3] > raw[4]  # what the network did
 
 
+def test_keeping_the_order_is_the_weighted_isotonic_fit_scipy_makes():
+    """Pool-adjacent-violators written out agrees with scipy's on gains that cross, ties, runs
+    already in order and runs in reverse, with unequal weights."""
+    from scipy.optimize import isotonic_regression
+
+    from darkroom.even_gain import _keep_order
+
+    rng = np.random.default_rng(0)
+    cases = [rng.normal(0, 1, n) for n in (1, 2, 5, 32) for _ in range(25)]
+    cases += [np.linspace(0, 1, 8), np.linspace(1, 0, 8), np.array([0.3, 0.3, 0.1, 0.1, 0.5])]
+    for levels in cases:
+        centres = np.sort(rng.uniform(-7, 0, levels.size))
+        weights = rng.integers(32, 400, levels.size).astype(np.float64)
+        ours = _keep_order(centres, levels - centres, weights)
+        theirs = isotonic_regression(levels, weights=weights, increasing=True).x - centres
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
+        assert np.all(np.diff(ours + centres) >= -1e-12)
+
+
 def test_a_sky_lifted_in_one_band_comes_out_in_order():
     """A smooth grey sky (brightness 0.2-0.33 from left to right) whose middle band the network lifted
     2.9x and whose brighter right quarter it left alone, as it did with a low-key photo of an

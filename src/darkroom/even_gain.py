@@ -89,11 +89,24 @@ def _keep_order(centres: np.ndarray, gains: np.ndarray, weights: np.ndarray) -> 
     """The log-gains nearest to ``gains`` (least squares, each quantile weighted by its block count)
     whose output levels ``centres + gains`` never fall as ``centres`` rise: a brighter part of the
     photo never comes out darker than a dimmer one (isotonic regression, pool-adjacent-violators).
-    ``centres`` are ascending log-luminances; returns new log-gains of the same shape."""
-    from scipy.optimize import isotonic_regression
+    ``centres`` are ascending log-luminances; returns new log-gains of the same shape.
 
-    levels = isotonic_regression(centres + gains, weights=weights, increasing=True).x
-    return levels - centres
+    Written out here rather than taken from ``scipy.optimize.isotonic_regression`` (a test checks the
+    two agree): importing ``scipy.optimize`` took 0.48 s of every command, a third of enhancing a
+    small photo, for at most :data:`BINS` numbers."""
+    means: list[float] = []
+    totals: list[float] = []
+    counts: list[int] = []
+    for level, weight in zip((centres + gains).tolist(), weights.tolist(), strict=True):
+        means.append(level)
+        totals.append(weight)
+        counts.append(1)
+        while len(means) > 1 and means[-2] > means[-1]:  # the last two disagree with the order: pool them
+            total = totals[-2] + totals[-1]
+            means[-2] = (means[-2] * totals[-2] + means[-1] * totals[-1]) / total
+            totals[-2], counts[-2] = total, counts[-2] + counts[-1]
+            del means[-1], totals[-1], counts[-1]
+    return np.repeat(means, counts) - centres
 
 
 def even_out_gain(before: np.ndarray, after: np.ndarray, *, block: int = BLOCK) -> tuple[np.ndarray, float]:
