@@ -433,6 +433,9 @@ def test_a_receipt_is_void_once_anything_it_lists_changes(tiny_weights, tmp_path
         receipt.write_text('{"onnx": 3')  # damaged
     assert onnx_backend.receipted_export(str(w)) is None
     assert onnx_backend.receipted_export(str(tmp_path)) is None  # a folder: only the full lookup knows its weights
+    here = onnx_backend._receipt_file("lumen")
+    monkeypatch.setattr(onnx_backend, "__file__", str(tmp_path / "other-install" / "darkroom" / "onnx_backend.py"))
+    assert onnx_backend._receipt_file("lumen") != here  # each install's shipped lumen has its own receipt
 
 
 def test_a_damaged_export_found_by_its_receipt_is_made_again(tiny_weights, tmp_path, monkeypatch):

@@ -102,7 +102,10 @@ def cached_export(name_or_path: str | os.PathLike) -> Path:
     from .models import get_spec
 
     weights = resolve_weights(name_or_path)
-    spec = get_spec(read_card(weights.with_suffix(".json"))["arch"])
+    card = weights.with_suffix(".json")
+    spec = get_spec(read_card(card)["arch"])
+    sources = [weights, card, *code_files(spec.name), Path(inspect.getfile(get_spec)), Path(__file__)]
+    stamps = _stamps(sorted({str(f.resolve()) for f in sources}))  # before hashing: a file rewritten meanwhile voids
     digest = fingerprint(weights, f"|{spec.multiple},{spec.onnx_tile},{spec.overlap}".encode())
     stem = Path(str(name_or_path)).stem or weights.stem
     target = _cache_dir() / f"{stem}-{digest}.onnx"
@@ -111,9 +114,7 @@ def cached_export(name_or_path: str | os.PathLike) -> Path:
     else:
         export_onnx(name_or_path, target)
         prune_exports(target)
-    card = weights.with_suffix(".json")
-    registry = Path(inspect.getfile(get_spec))
-    write_receipt(name_or_path, target, card, [weights, card, *code_files(spec.name), registry, Path(__file__)])
+    write_receipt(name_or_path, target, card, stamps)
     return target
 
 
@@ -123,8 +124,8 @@ def _receipt_file(name_or_path: str | os.PathLike) -> Path | None:
     text = str(name_or_path)
     if text.endswith(".safetensors"):
         key = "file:" + os.path.abspath(text)
-    elif not Path(text).exists():
-        key = "shipped:" + text
+    elif not Path(text).exists():  # shipped with this copy of darkroom: another install has its own receipt
+        key = f"shipped:{text}:{Path(__file__).parent}"
     else:
         return None
     return _cache_dir() / "receipts" / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
@@ -139,14 +140,14 @@ def _stamps(files: list[str]) -> dict[str, list[int]]:
     return stamps
 
 
-def write_receipt(name_or_path: str | os.PathLike, onnx: Path, card: Path, files: list[Path]) -> None:
-    """Record that ``onnx`` is the export of ``name_or_path`` while ``files`` (its weights, card and
-    the code that fixed the export) stay as they are now; read back by :func:`receipted_export`."""
+def write_receipt(name_or_path: str | os.PathLike, onnx: Path, card: Path, stamps: dict[str, list[int]]) -> None:
+    """Record that ``onnx`` is the export of ``name_or_path`` while the files in ``stamps`` (its weights,
+    card and the code that fixed the export, see :func:`_stamps`) stay as they were; read back by
+    :func:`receipted_export`."""
     receipt = _receipt_file(name_or_path)
     if receipt is None:
         return
-    listed = sorted({str(f.resolve()) for f in files})
-    record = {"onnx": str(onnx.resolve()), "card": str(card.resolve()), "files": _stamps(listed)}
+    record = {"onnx": str(onnx.resolve()), "card": str(card.resolve()), "files": stamps}
     receipt.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(receipt, json.dumps(record, indent=1).encode())
 
