@@ -34,6 +34,20 @@ def test_grey_noise_sigma_reads_the_noise_of_a_grey_photo(sigma):
     assert grey_noise_sigma(photo) < 2 / 255
 
 
+def test_wavelet_sigma_is_scikit_images_estimate():
+    """The same number as :func:`skimage.restoration.estimate_sigma`, to the last bit, on noise, texture,
+    odd sizes, a flat patch (all details zero but the edges) and float32 input."""
+    from skimage.restoration import estimate_sigma
+
+    from darkroom.grey import wavelet_sigma
+
+    rng = np.random.default_rng(3)
+    channels = [rng.normal(0.5, s, (h, w)) for s, h, w in [(0.02, 64, 64), (0.1, 33, 57), (0.0, 9, 300)]]
+    channels += [smooth_photo(97, 130, seed=2)[..., 1], np.full((40, 40), 0.3), grey_photo(64, 80)[..., 0]]
+    for channel in channels:
+        assert wavelet_sigma(channel) == float(estimate_sigma(np.asarray(channel, np.float64)))
+
+
 def test_a_large_grey_photo_has_its_noise_read_on_bands(monkeypatch):
     from darkroom import grey
 
