@@ -21,7 +21,8 @@ bsds400's 400 in session 23, beside a 46 MiB tree; re-encoding all of them at JP
 still take 21-25 MiB).
 ``train`` runs ``recipes/lumen-gpu.yaml`` (override any field with ``--set``) on them for at most
 SECONDS, stops the way SIGTERM stops a run (a checkpoint is written), and puts the last weights, their
-card, the loss log and the curves flat into ``$OUT`` (at most 8 files come back).  ``keep`` copies a
+card, the loss log and the curves flat into ``$OUT`` (at most 8 files come back); meanwhile the newest
+checkpoint is mirrored there, in case the call is killed first.  ``keep`` copies a
 returned ``.safetensors`` and its card into ``candidates/``, tracked, so a cut-off session loses nothing.
 """
 
@@ -102,20 +103,61 @@ def train_for(seconds: float, overrides: list[str], out: Path, resume: bool = Fa
         shutil.rmtree(run)
     cfg = TrainConfig.from_file(RECIPE, [f"data={PACKED}", f"out={run}", *overrides])
     timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGTERM))  # train stops on it, saving
+    stop = threading.Event()
+    watcher = threading.Thread(target=_mirror_until, args=(stop, run, out), daemon=True)
     timer.start()
+    watcher.start()
     began = time.monotonic()
     try:
         result = train(cfg, resume=resume and (run / "latest").exists(), progress=False)
     finally:
         timer.cancel()
+        stop.set()
+        watcher.join()
     weights, step = result.checkpoint / "model.safetensors", result.step
     out.mkdir(parents=True, exist_ok=True)
+    for mirrored in out.glob(f"{MIRROR}.*"):
+        mirrored.unlink()  # the last weights follow under their step's name
     shutil.copyfile(weights, out / f"lumen-gpu-step-{step}.safetensors")
     shutil.copyfile(weights.with_suffix(".json"), out / f"lumen-gpu-step-{step}.json")
     for name in ("log.csv", "curves.png"):
         if (run / name).exists():
             shutil.copyfile(run / name, out / name)
     print(f"stopped at step {step} of {cfg.iterations} after {time.monotonic() - began:.0f} s; weights in {out}")
+
+
+MIRROR = "lumen-gpu-latest"
+"""Name under which the newest checkpoint is mirrored into ``$OUT`` while a run trains."""
+MIRROR_EVERY = 15.0
+"""Seconds between looks for a newer checkpoint to mirror."""
+
+
+def mirror_latest(run: Path, out: Path, seen: Path | None = None) -> Path | None:
+    """Copy the weights and card of ``run``'s newest complete checkpoint to ``out`` as ``MIRROR.*``
+    (each file replaced whole) unless it is ``seen``; returns the checkpoint now mirrored.  What lies
+    under ``$OUT`` comes back even from a call killed at its limit (a slow start leaves a command less
+    time than asked for), so a run cut off before its own timer still returns its last checkpoint."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from darkroom.checkpoint import latest_checkpoint
+
+    ckpt = latest_checkpoint(run)
+    if ckpt is None or ckpt == seen:
+        return seen
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        for suffix in (".safetensors", ".json"):
+            part = out / f"{MIRROR}{suffix}.part"
+            shutil.copyfile(ckpt / f"model{suffix}", part)
+            os.replace(part, out / f"{MIRROR}{suffix}")
+    except OSError:  # the checkpoint was pruned meanwhile: the next look finds a newer one
+        return seen
+    return ckpt
+
+
+def _mirror_until(stop: threading.Event, run: Path, out: Path) -> None:
+    seen = None
+    while not stop.wait(MIRROR_EVERY):
+        seen = mirror_latest(run, out, seen)
 
 
 def keep(files: list[Path]) -> None:

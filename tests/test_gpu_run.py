@@ -52,3 +52,20 @@ def test_a_second_call_starts_afresh_unless_told_to_resume(tmp_path, capsys):
     assert "resuming" not in first_two and first_two.count("stopped at step 2 of 2") == 2
     _train_tiny(gpu, tmp_path, resume=True)
     assert "resuming" in capsys.readouterr().out
+
+
+def test_the_newest_checkpoint_is_mirrored_where_a_killed_call_still_returns_it(tmp_path):
+    gpu = load_benchmark("gpu_run")
+    _train_tiny(gpu, tmp_path, resume=False)
+    assert not list((tmp_path / "out").glob(f"{gpu.MIRROR}.*"))  # a run that ends leaves its step's files only
+    from darkroom.checkpoint import latest_checkpoint
+
+    ckpt = latest_checkpoint(tmp_path / "run")
+    mirror = tmp_path / "mirror"
+    assert gpu.mirror_latest(tmp_path / "run", mirror) == ckpt
+    assert (mirror / f"{gpu.MIRROR}.safetensors").read_bytes() == (ckpt / "model.safetensors").read_bytes()
+    assert (mirror / f"{gpu.MIRROR}.json").read_bytes() == (ckpt / "model.json").read_bytes()
+    (mirror / f"{gpu.MIRROR}.json").unlink()
+    assert gpu.mirror_latest(tmp_path / "run", mirror, seen=ckpt) == ckpt
+    assert not (mirror / f"{gpu.MIRROR}.json").exists()  # already mirrored: not copied again
+    assert gpu.mirror_latest(tmp_path / "nothing", mirror) is None
