@@ -406,6 +406,12 @@ def test_weights_exported_before_load_without_torch(tiny_weights, tmp_path):
     ]
     assert [r.stdout.split() for r in runs] == [["True", "lumen", "True", str(w)], ["False", "lumen", "True", str(w)]]
     assert np.array_equal(np.load(tmp_path / "first.npy"), np.load(tmp_path / "second.npy"))
+    write_image(tmp_path / "photo.png", smooth_photo(48, 64))
+    args = ["enhance", str(tmp_path / "photo.png"), "-o", str(tmp_path / "out"), "--model", str(w)]
+    command = f"import sys; from darkroom.cli import main; code = main({args!r}); print(code, 'torch' in sys.modules)"
+    cli_run = subprocess.run([sys.executable, "-c", command], env=env, capture_output=True, text=True)
+    assert cli_run.stdout.split()[-2:] == ["0", "False"], cli_run.stderr  # the command too, end to end
+    assert (tmp_path / "out" / "photo.png").exists()
 
 
 def test_a_receipt_is_void_once_anything_it_lists_changes(tiny_weights, tmp_path, monkeypatch):
