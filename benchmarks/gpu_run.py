@@ -47,6 +47,13 @@ TREE_LIMIT = 60 * 2**20
 """What may travel (the tool's limit is 64 MiB; the rest is margin for files made meanwhile)."""
 
 
+def _import_from_checkout() -> None:
+    """Put this checkout's ``src`` first on the import path, once: the device has no install of darkroom."""
+    src = str(ROOT / "src")
+    if src not in sys.path:
+        sys.path.insert(0, src)
+
+
 def tree_bytes() -> int:
     """Bytes of the files that travel anyway: tracked, and untracked but not ignored."""
     listed = subprocess.run(
@@ -61,11 +68,12 @@ def tree_bytes() -> int:
 def choose_photos(photos: list[Path], held_out: int, budget: int) -> list[Path]:
     """Every held-out photo (the last ``held_out``) and as many of the others, evenly spread, as fit
     in ``budget`` bytes; in their sorted order, so training holds out the same photos."""
+    size = {p: p.stat().st_size for p in photos}
     train, val = photos[:-held_out] if held_out else photos, photos[-held_out:] if held_out else []
-    left = budget - sum(p.stat().st_size for p in val)
-    mean = sum(p.stat().st_size for p in train) / max(1, len(train))
+    left = budget - sum(size[p] for p in val)
+    mean = sum(size[p] for p in train) / max(1, len(train))
     count = max(0, min(len(train), int(left / max(mean, 1))))
-    while count and sum(p.stat().st_size for p in _spread(train, count)) > left:
+    while count and sum(size[p] for p in _spread(train, count)) > left:
         count -= 1
     return sorted(_spread(train, count) + val)
 
@@ -96,7 +104,7 @@ def train_for(seconds: float, overrides: list[str], out: Path, resume: bool = Fa
 
     A warm machine keeps ``run`` between calls; it is started afresh unless ``resume`` (session 24's
     second call silently went on from the first's checkpoint on a new schedule)."""
-    sys.path.insert(0, str(ROOT / "src"))
+    _import_from_checkout()
     from darkroom.train import TrainConfig, train
 
     if run.exists() and not resume:
@@ -137,7 +145,7 @@ def mirror_latest(run: Path, out: Path, seen: Path | None = None) -> Path | None
     (each file replaced whole) unless it is ``seen``; returns the checkpoint now mirrored.  What lies
     under ``$OUT`` comes back even from a call killed at its limit (a slow start leaves a command less
     time than asked for), so a run cut off before its own timer still returns its last checkpoint."""
-    sys.path.insert(0, str(ROOT / "src"))
+    _import_from_checkout()
     from darkroom.checkpoint import latest_checkpoint
 
     ckpt = latest_checkpoint(run)
