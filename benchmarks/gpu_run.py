@@ -6,14 +6,18 @@ does.  This script holds what a session would otherwise work out on the clock (s
 its GPU-trained weights because they stayed in the ignored ``runs/``):
 
     python benchmarks/gpu_run.py pack            # here: bsds400 -> .gpu/bsds400 (ignored), sized to travel
-    # device run, carry [".gpu"], command:
-    #   python3 benchmarks/gpu_run.py train 520 --set iterations=5200 seed=N
-    python benchmarks/gpu_run.py keep RUN_FILES  # here: copy what came back into candidates/ and commit it
+    # device run 1, carry [".gpu"], timeout_s 590, command:
+    #   python3 benchmarks/gpu_run.py train 545 --set iterations=7800 warmup=500 seed=N
+    python benchmarks/gpu_run.py keep /work/.device/K/*   # here: -> candidates/STEM/, a run folder; commit it,
+    # then move candidates/ out of the tree (the photos and it do not fit in 64 MiB together) and at once
+    # device run 2 (the machine stays warm 30 s): the same command with --resume and the seconds left
+    # (session 25: `train 200 --resume ...`, timeout_s 235); keep and commit again
 
-Measured on one H200 (session 24): a cold start and the transfers took about 40 s of device time, and the
-machine trained 2,600 steps of batch 32 in 243 s (10.7 steps/s, the 15 workers making the patches being
-the limit), plus about 15 s to start.  A warm machine is given back 30 s after a call, so a second call
-made at once skips the start; 15 minutes held three calls (2,600, 2,000 and 2,600 steps).
+Measured on one H200: a cold start and the transfers took about 40 s of device time; the machine
+trains about 11 steps of batch 32 a second (the 15 workers making the patches are the limit), plus
+about 15 s to start.  Session 24 held three calls (2,600, 2,000 and 2,600 steps); session 25 held
+two, 783 s in all: 6,006 steps in a 547 s call, then the warm machine resumed to the end of the
+7,800-step cosine in 161 s, which is as long a run as 15 minutes hold.
 
 ``pack`` copies the photos as they are (no re-encoding): every held-out one (the last ``val_split``,
 as training holds them out) and as many of the others, evenly spread, as fit beside the tree (202 of
@@ -21,9 +25,9 @@ bsds400's 400 in session 23, beside a 46 MiB tree; re-encoding all of them at JP
 still take 21-25 MiB).
 ``train`` runs ``recipes/lumen-gpu.yaml`` (override any field with ``--set``) on them for at most
 SECONDS, stops the way SIGTERM stops a run (a checkpoint is written), and puts the last weights, their
-card, the loss log and the curves flat into ``$OUT`` (at most 8 files come back); meanwhile the newest
-checkpoint is mirrored there, in case the call is killed first.  ``keep`` copies a
-returned ``.safetensors`` and its card into ``candidates/``, tracked, so a cut-off session loses nothing.
+card, the run's config, machine, loss log and curves flat into ``$OUT`` (at most 8 files come back);
+meanwhile the newest checkpoint is mirrored there, in case the call is killed first.  ``keep`` lays
+what came back out as a run folder in ``candidates/``, tracked, so a cut-off session loses nothing.
 """
 
 from __future__ import annotations
@@ -128,12 +132,14 @@ def train_for(seconds: float, overrides: list[str], out: Path, resume: bool = Fa
         mirrored.unlink()  # the last weights follow under their step's name
     shutil.copyfile(weights, out / f"lumen-gpu-step-{step}.safetensors")
     shutil.copyfile(weights.with_suffix(".json"), out / f"lumen-gpu-step-{step}.json")
-    for name in ("log.csv", "curves.png"):
+    for name in RUN_FILES:  # what makes the returned weights a run folder that ship_weights.py can card
         if (run / name).exists():
             shutil.copyfile(run / name, out / name)
     print(f"stopped at step {step} of {cfg.iterations} after {time.monotonic() - began:.0f} s; weights in {out}")
 
 
+RUN_FILES = ("config.json", "machines.txt", "log.csv", "curves.png")
+"""A run folder's files, besides its weights, that come back with them (at most 8 files come back)."""
 MIRROR = "lumen-gpu-latest"
 """Name under which the newest checkpoint is mirrored into ``$OUT`` while a run trains."""
 MIRROR_EVERY = 15.0
@@ -168,13 +174,25 @@ def _mirror_until(stop: threading.Event, run: Path, out: Path) -> None:
         seen = mirror_latest(run, out, seen)
 
 
-def keep(files: list[Path]) -> None:
-    """Copy returned weights and their cards into ``candidates/`` (tracked) so they outlive the session."""
-    target = ROOT / "candidates"
-    target.mkdir(exist_ok=True)
+def keep(files: list[Path]) -> Path:
+    """Lay returned weights out as a run folder in ``candidates/`` (tracked, so a cut-off session loses
+    nothing): ``candidates/STEM/model.safetensors`` and ``model.json`` from the one ``STEM.safetensors``
+    and its card, beside any of ``RUN_FILES`` among ``files``.  Compare, average and ship it as any run
+    folder; ``ship_weights.py`` reads the recipe, steps, wall time and machine from it."""
+    weights = [f for f in files if f.suffix == ".safetensors"]
+    if len(weights) != 1:
+        raise SystemExit(f"keep takes one .safetensors file (and its run's files), not {len(weights)}")
+    target = ROOT / "candidates" / weights[0].stem
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(weights[0], target / "model.safetensors")
+    card = weights[0].with_suffix(".json")
+    if card.exists():
+        shutil.copyfile(card, target / "model.json")
     for f in files:
-        shutil.copyfile(f, target / f.name)
-        print(f"kept {target.relative_to(ROOT) / f.name}; commit it now")
+        if f.name in RUN_FILES:
+            shutil.copyfile(f, target / f.name)
+    print(f"kept {target.relative_to(ROOT)}: {', '.join(sorted(p.name for p in target.iterdir()))}; commit it now")
+    return target
 
 
 def main() -> None:

@@ -47,8 +47,10 @@ def trained_on(run: Path) -> str:
     """The machines a run trained on (its ``machines.txt``), or, for a run from before that file, the
     machine shipping it, said as such."""
     path = run / MACHINES
-    if path.exists():
-        return "; ".join(path.read_text().splitlines()) + f", torch {torch.__version__}"
+    if path.exists():  # each line names the torch it trained with (from session 25); older lines do not
+        lines = path.read_text().splitlines()
+        said = "; ".join(lines)
+        return said if all(", torch " in line for line in lines) else f"{said}, torch {torch.__version__}"
     return f"not recorded (shipped from {cpu_description()}), torch {torch.__version__}"
 
 

@@ -69,3 +69,22 @@ def test_the_newest_checkpoint_is_mirrored_where_a_killed_call_still_returns_it(
     assert gpu.mirror_latest(tmp_path / "run", mirror, seen=ckpt) == ckpt
     assert not (mirror / f"{gpu.MIRROR}.json").exists()  # already mirrored: not copied again
     assert gpu.mirror_latest(tmp_path / "nothing", mirror) is None
+
+
+def test_what_comes_back_is_kept_as_a_run_folder_that_can_be_carded(tmp_path, monkeypatch):
+    gpu = load_benchmark("gpu_run")
+    _train_tiny(gpu, tmp_path, resume=False)
+    returned = sorted((tmp_path / "out").iterdir())
+    assert {p.name for p in returned} >= {"config.json", "machines.txt", "log.csv"}
+    monkeypatch.setattr(gpu, "ROOT", tmp_path)
+    kept = gpu.keep(returned)
+    assert kept == tmp_path / "candidates" / "lumen-gpu-step-2"
+    weights = (tmp_path / "out" / "lumen-gpu-step-2.safetensors").read_bytes()
+    assert (kept / "model.safetensors").read_bytes() == weights
+
+    from darkroom.checkpoint import resolve_weights
+
+    assert resolve_weights(kept) == kept / "model.safetensors"
+    card = load_benchmark("ship_weights").run_card(kept)
+    assert card["steps"] == 2 and card["recipe"]["iterations"] == 2
+    assert card["hardware"].startswith((tmp_path / "run" / "machines.txt").read_text().splitlines()[0])

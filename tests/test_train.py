@@ -69,7 +69,7 @@ def test_resume_gives_exactly_the_uninterrupted_run(images, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert (tmp_path / "split" / "curves.png").exists()
     machines = (tmp_path / "split" / "machines.txt").read_text().splitlines()
-    assert machines == [cpu_description()]  # named once, though the run trained in two sessions on it
+    assert machines == [f"{cpu_description()}, torch {torch.__version__}"]  # once, though it trained in two sessions
 
 
 def test_batches_made_by_worker_processes_train_exactly_as_the_trainer_alone(images, tmp_path):

@@ -370,13 +370,14 @@ class TrainResult:
 
 
 MACHINES = "machines.txt"
-"""File in a run folder naming each machine the run trained on, one line each (a run resumed elsewhere
+"""File in a run folder naming each machine (and torch) the run trained on, one line each (a run resumed elsewhere
 names them all); ``benchmarks/ship_weights.py`` copies it into the model card."""
 
 
 def note_machine(out: Path, device: torch.device) -> None:
     """Add the machine this process trains on to ``out / MACHINES`` unless it is there already."""
-    line = cpu_description() + (f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else "")
+    gpu = f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""
+    line = f"{cpu_description()}{gpu}, torch {torch.__version__}"
     path = out / MACHINES
     seen = path.read_text().splitlines() if path.exists() else []
     if line not in seen:
