@@ -34,6 +34,8 @@ DEFAULT_ROWS = (
     "kodak24:identity",
     "cbsd68:dark-gauss",
     "cbsd68:dark-sp",
+    "cbsd68:sp20",  # Kodak24's sp20 alone missed a 0.12 dB loss here (stage 13d, session 26)
+    "cbsd68:identity",
     "realnoise-cc",
 )
 
