@@ -519,3 +519,22 @@ def test_random_mix_saves_noisy_photos_as_jpeg_only_when_asked():
     assert dg.is_grey(dg.random_mix(grey, 1, saved))
     # p_jpeg = 0 draws nothing: an older recipe's pairs are unchanged
     assert np.array_equal(dg.random_mix(x, 7, plain), dg.random_mix(x, 7, dg.MixConfig(**base, p_jpeg=0.0)))
+
+
+def test_low_key_bends_shadows_down_to_the_median_only_when_asked_and_keeps_the_bright_quarter():
+    photo = np.repeat(np.linspace(0, 1, 101, dtype=np.float32)[None, :, None], 3, axis=2).repeat(8, axis=0)
+    flat = dg.low_key(photo, 0.05, min_upper=0.6)  # the upper-quartile floor stops the black point first
+    deep = dg.low_key(photo, 0.05, min_upper=0.6, max_shadow_gamma=4.0)
+    lum = lambda y: y[0, :, 0]  # noqa: E731 (grey: every channel is the luminance)
+
+    assert np.median(lum(flat)) > 0.15 and abs(np.median(lum(deep)) - 0.05) < 0.01
+    upper = np.quantile(lum(flat), 0.75)
+    assert np.quantile(lum(deep), 0.75) == pytest.approx(upper, abs=1e-3)
+    bright = lum(flat) >= upper + 1e-3
+    np.testing.assert_array_equal(lum(deep)[bright], lum(flat)[bright])
+    assert np.all(np.diff(lum(deep)) >= 0)  # still in order of brightness
+    shadows = lum(deep)[(lum(flat) > 0) & (lum(flat) < upper)]
+    assert shadows.min() > 0 and np.all(np.diff(shadows) > 0)  # near black, not clipped: texture stays
+    gentle = dg.low_key(photo, 0.05, min_upper=0.6, max_shadow_gamma=1.5)  # the bend is capped
+    assert np.median(lum(gentle)) > 0.1
+    np.testing.assert_array_equal(dg.low_key(photo, 0.05, min_upper=0.6, max_shadow_gamma=1.0), flat)

@@ -38,3 +38,16 @@ def test_low_key_dim_keeps_only_the_photos_that_are_dim_not_dark():
     assert [name for name, *_ in cases["low-key-dim"]] == ["bright"]
     assert [name for name, *_ in cases["low-key"]] == ["bright", "dark"]
     assert [name for name, *_ in cases["low-key-keep"]] == ["bright", "dark"]
+
+
+def test_deep_low_key_photos_are_clean_their_own_reference_and_scored_twice():
+    import numpy as np
+
+    check = load_benchmark("exposure_check")
+    ramp = np.repeat(np.linspace(0, 1, 64, dtype=np.float32)[None, :, None], 3, axis=2).repeat(64, axis=0)
+    cases = check.make_cases(["ramp"], [ramp], dark_median=0.12)
+    ((name, inp, ref),) = cases["deep-low-key"]
+    assert inp is ref  # clean: the photo is to be left as it is
+    assert abs(check.median_luminance(ref) - 0.05) < 0.01  # near black below a well-exposed quarter
+    assert np.quantile(ref.mean(axis=-1), 0.75) >= 0.35
+    assert cases["deep-low-key-keep"] == cases["deep-low-key"] and "deep-low-key-keep" in check.KEEP
