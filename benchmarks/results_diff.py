@@ -71,8 +71,9 @@ def diff_row(row: str, base: dict | None, now: dict | None, method: str, min_los
     if old is None or new is None:
         out["missing"] = "both" if old is None and new is None else ("base" if old is None else "now")
         return out
-    keys = ("psnr",) if "psnr" in new else NO_REFERENCE_SCORES
-    out["scores"] = {k: (old[k], new[k]) for k in keys if old.get(k) is not None and new.get(k) is not None}
+    shared = [k for k in ("psnr", *NO_REFERENCE_SCORES) if old.get(k) is not None and new.get(k) is not None]
+    keys = ["psnr"] if "psnr" in shared else shared
+    out["scores"] = {k: (old[k], new[k]) for k in keys}
     if "psnr" in out["scores"]:
         before = {im["name"]: im["psnr"] for im in old.get("images", [])}
         pairs = [(im["name"], before[im["name"]], im["psnr"]) for im in new.get("images", []) if im["name"] in before]
