@@ -8,7 +8,8 @@ worker thread; up to ``queue_size`` requests wait their turn, and beyond that th
 REST:
     ``POST /api/enhance``  multipart ``file`` (+ ``model``, ``roi`` "X,Y,W,H", ``format``,
                            ``exposure`` "auto" or "keep", ``ensemble`` "auto", 1, 2, 4 or 8) -> the image
-    ``POST /api/jobs``     same fields -> ``{"id"}``; ``GET /api/jobs/{id}`` -> status and progress;
+    ``POST /api/jobs``     same fields -> ``{"id"}``; ``GET /api/jobs/{id}`` -> status, progress and advice
+                           (a note such as "this looks low-key and was brightened", or null);
     ``GET /api/jobs/{id}/result`` -> the image; ``GET /api/jobs/{id}/preview/{before|after}`` -> PNG
     ``POST /api/preview``  multipart ``file`` -> a PNG preview (for formats browsers cannot show)
     ``GET /api/models``, ``GET /health``
@@ -43,6 +44,7 @@ class Job:
     status: str = "queued"  # queued -> running -> done | failed
     progress: float = 0.0
     error: str | None = None
+    advice: str | None = None  # a note for the person (darkroom.advice), once done
     result: bytes | None = None
     suffix: str = ".png"
     before: np.ndarray | None = None
@@ -119,6 +121,7 @@ def create_app(
     """Build the FastAPI app (see the module docstring).  ``models`` limits which shipped
     models may be asked for (default: all in ``weights_dir``, the package's own by default);
     clients name models, never paths."""
+    from .advice import keep_exposure_advice
     from .checkpoint import WEIGHTS_DIR, read_card
     from .engine import ENSEMBLE_CHOICES, EXPOSURES, enhance, load_enhancer, parse_roi
     from .io import ImageError, encode_image, output_suffix, read_image_with_info
@@ -181,6 +184,8 @@ def create_app(
             depth = 16 if info.bit_depth == 16 and suffix in (".png", ".tiff") else 8
             job.result = encode_image(out, suffix, bit_depth=depth, exif=info.exif, icc_profile=info.icc_profile)
             job.before, job.after = image, out
+            if exposure == "auto":
+                job.advice = keep_exposure_advice(name, image, out, 'Exposure: "keep as it is"')
 
         return job, work
 
@@ -260,6 +265,7 @@ def create_app(
             "status": j.status,
             "progress": round(j.progress, 3),
             "error": j.error,
+            "advice": j.advice,
             "filename": download_name(j),
         }
 

@@ -32,15 +32,23 @@ def _cmd_degrade(a: argparse.Namespace) -> int:
 
 
 def _cmd_enhance(a: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .advice import keep_exposure_advice
     from .batch import run_batch
     from .engine import enhance_file, load_enhancer, parse_roi
 
     roi = parse_roi(a.roi) if a.roi else None
     enhancer = load_enhancer(a.model, a.backend)
-    report = run_batch(
-        a.inputs,
-        a.output,
-        lambda src, dst: enhance_file(
+    advice: list[str] = []
+
+    def process(src: Path, dst: Path) -> None:
+        def advise(before: np.ndarray, after: np.ndarray) -> None:
+            note = keep_exposure_advice(str(src), before, after, "--exposure keep") if a.exposure == "auto" else None
+            if note:
+                advice.append(note)
+
+        enhance_file(
             src,
             dst,
             enhancer,
@@ -51,12 +59,13 @@ def _cmd_enhance(a: argparse.Namespace) -> int:
             guard=False if a.no_guard else None,
             exposure=a.exposure,
             ensemble=a.ensemble,
-        ),
-        fmt=a.format,
-        force=a.force,
-        progress=not a.quiet,
-    )
+            on_result=advise,
+        )
+
+    report = run_batch(a.inputs, a.output, process, fmt=a.format, force=a.force, progress=not a.quiet)
     print(report.summary())
+    for note in advice:
+        print(f"note: {note}")
     return 1 if report.failed else 0
 
 

@@ -559,11 +559,14 @@ def enhance_file(
     model: str | os.PathLike | Enhancer = DEFAULT_MODEL,
     *,
     max_pixels: int | None = None,
+    on_result: Callable[[np.ndarray, np.ndarray], object] | None = None,
     **kwargs: Any,
 ) -> Path:
     """Read ``src``, enhance it, write ``dst`` atomically with EXIF, ICC and bit depth kept.
 
-    Refuses to write over ``src``.  ``kwargs`` go to :func:`enhance`.
+    Refuses to write over ``src``.  ``kwargs`` go to :func:`enhance`.  ``on_result``, if given, is
+    called with the photo read and its enhancement (both ``(H, W, 3)`` float32 in [0, 1]) once ``dst``
+    is written.
     """
     from .io import DEFAULT_MAX_PIXELS, read_image_with_info, write_image
 
@@ -573,4 +576,7 @@ def enhance_file(
     image, info = read_image_with_info(src, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
     out = enhance(image, model, **kwargs)
     depth = 16 if info.bit_depth == 16 and dst.suffix.lower() in (".png", ".tif", ".tiff") else 8
-    return write_image(dst, out, bit_depth=depth, exif=info.exif, icc_profile=info.icc_profile)
+    written = write_image(dst, out, bit_depth=depth, exif=info.exif, icc_profile=info.icc_profile)
+    if on_result is not None:
+        on_result(image, out)
+    return written
