@@ -57,6 +57,25 @@ def test_keep_changes_nothing_when_the_model_did_not_brighten():
     assert np.abs(out - photo).max() < 1e-5
 
 
+class _BlackensShadows(torch.nn.Module):
+    """A stand-in denoiser that takes the faintest shadows (below 2 of 255 levels) to black."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * (x > 2 / 255)
+
+
+def test_keep_leaves_black_shadows_and_their_lit_edges_alone():
+    photo = dim_photo(3)
+    photo[:, :64] = 0.0  # a black background...
+    photo[:, 64:72] = 1 / 255  # ...a faint edge the stand-in turns black, then the lit subject
+    out = enhance(photo, _BlackensShadows(), exposure="keep")
+    expected = np.where(photo > 2 / 255, photo, 0)
+    # black blocks have no gain to undo, so nothing beside them is blown out (the subject's darkest tones
+    # move a little: the tone curve runs from the stripe, which did get darker, up to them)
+    assert np.abs(out - expected).max() < 0.03
+    assert np.abs(out - expected)[:, 72:].mean() < 1 / 255
+
+
 def test_keep_works_on_photos_smaller_than_a_block_and_with_a_roi():
     tiny = dim_photo()[:5, :3]
     assert abs(enhance(tiny, _Brightens(), exposure="keep").mean() - tiny.mean()) < 0.01
