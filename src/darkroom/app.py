@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from fastapi import FastAPI, File, Form, HTTPException, UploadFile
+from fastapi import Depends, FastAPI, File, Form, HTTPException, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -211,21 +211,25 @@ def create_app(
             for n in allowed
         ]
 
-    @app.post("/api/enhance")
-    async def enhance_now(
+    async def queue_upload(
         file: UploadFile = File(...),
         model: str = Form(default_model),
         roi: str | None = Form(None),
         format: str | None = Form(None),
         exposure: str = Form("auto"),
         ensemble: str = Form("auto"),
-    ):
-        import asyncio
-
+    ) -> Job:
+        """The uploaded photo and its form fields, checked, decoded and queued as a job (shared by
+        both enhance endpoints as a FastAPI dependency)."""
         job, work = await run_in_threadpool(
             make_job, await read_upload(file), file.filename or "upload", model, roi, format, exposure, ensemble
         )  # decoding a large photo must not block the event loop
-        submit(job, work)
+        return submit(job, work)
+
+    @app.post("/api/enhance")
+    async def enhance_now(job: Job = Depends(queue_upload)):
+        import asyncio
+
         while job.status in ("queued", "running"):
             await asyncio.sleep(0.05)
         if job.status == "failed":
@@ -237,18 +241,7 @@ def create_app(
         )
 
     @app.post("/api/jobs", status_code=202)
-    async def create_job(
-        file: UploadFile = File(...),
-        model: str = Form(default_model),
-        roi: str | None = Form(None),
-        format: str | None = Form(None),
-        exposure: str = Form("auto"),
-        ensemble: str = Form("auto"),
-    ) -> dict:
-        job, work = await run_in_threadpool(
-            make_job, await read_upload(file), file.filename or "upload", model, roi, format, exposure, ensemble
-        )  # decoding a large photo must not block the event loop
-        submit(job, work)
+    async def create_job(job: Job = Depends(queue_upload)) -> dict:
         return {"id": job.id}
 
     def get_job(job_id: str) -> Job:
