@@ -538,3 +538,21 @@ def test_low_key_bends_shadows_down_to_the_median_only_when_asked_and_keeps_the_
     gentle = dg.low_key(photo, 0.05, min_upper=0.6, max_shadow_gamma=1.5)  # the bend is capped
     assert np.median(lum(gentle)) > 0.1
     np.testing.assert_array_equal(dg.low_key(photo, 0.05, min_upper=0.6, max_shadow_gamma=1.0), flat)
+
+
+def test_low_key_scenes_get_only_light_noise_when_asked_and_other_photos_are_unchanged():
+    ramp = np.repeat(np.linspace(0, 1, 96, dtype=np.float32)[None, :, None], 3, axis=2).repeat(64, axis=0)
+    scene = dg.low_key(ramp, 0.05, min_upper=0.35, max_shadow_gamma=4.0)  # dark half, bright quarter
+    plain = dg.MixConfig(p_clean=0.0, p_dark=0.9, p_lowlight=0.3, p_camera=0.5)
+    light = dg.MixConfig(p_clean=0.0, p_dark=0.9, p_lowlight=0.3, p_camera=0.5, low_key_light_noise=8 / 255)
+    darkened = 0
+    for seed in range(40):
+        y = dg.random_mix(scene, seed, light)
+        assert abs(float(y.mean() - scene.mean())) < 2 / 255  # never darkened
+        assert float(np.std(y - scene)) < 9 / 255  # noise of std at most 8/255 (clipped at black)
+        assert np.all((y >= 0) & (y <= 1))
+        darkened += float(dg.random_mix(scene, seed, plain).mean()) < float(scene.mean()) - 0.05
+    assert darkened > 10  # without it the same scene is darkened most of the time
+    photo = _photo(seed=3)  # not low-key: the same pairs, the same random stream
+    for seed in range(5):
+        np.testing.assert_array_equal(dg.random_mix(photo, seed, light), dg.random_mix(photo, seed, plain))

@@ -23,7 +23,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -589,6 +589,14 @@ class MixConfig:
     its shadows bent down by a power of up to this (:func:`low_key`'s ``max_shadow_gamma``), so the mix can
     hold low-key scenes with a median near 0.05, which the shipped lumen brightens (the exposure check's
     ``deep-low-key`` case).  No recipe has trained with it yet.  1 leaves older recipes' scenes as they were."""
+    low_key_light_noise: float = 0.0
+    """Above 0, a scene that looks low-key (:func:`darkroom.advice.looks_low_key`: a median below 0.12
+    beside an upper quartile of at least 0.35, made by ``p_low_key`` or a training photo that is so) is
+    never darkened and gets only white or camera Gaussian noise of std up to this (none with the share
+    ``noise_weights`` gives "none").  The network then sees dark and clean (or lightly grainy) as a photo
+    to keep, and dark with heavy or impulse noise as one to brighten: stage 13f, whose low-key scenes were
+    darkened and noised like any other, learned to keep deep low-key scenes but left darkened Kodak24
+    photos darker (dark-sp -0.50 dB).  0 draws no number, so older recipes make the same pairs."""
     p_night: float = 0.0
     """Chance, among the draws that are neither clean nor ``lowlight``, of a night scene
     (:func:`night`): darkened but for its lights, to be brightened back to the photo.  0 draws no
@@ -731,6 +739,11 @@ def random_mix(x: np.ndarray, rng: Rng = None, config: MixConfig = MixConfig()) 
 
 def _degrade(x: np.ndarray, g: np.random.Generator, config: MixConfig) -> np.ndarray:
     """The exposure change and the noise of :func:`random_mix`, for a photo not drawn to stay clean."""
+    if config.low_key_light_noise > 0:
+        from .advice import looks_low_key
+
+        if looks_low_key(x):
+            return _light_noise(x, g, config)
     if g.random() < config.p_lowlight:
         exposure = float(np.exp(g.uniform(*np.log(config.lowlight_exposure))))
         photons = float(np.exp(g.uniform(*np.log(config.lowlight_photons))))
@@ -774,6 +787,19 @@ def _degrade(x: np.ndarray, g: np.random.Generator, config: MixConfig) -> np.nda
     if kind == 3:
         return salt_pepper(y, g.uniform(*config.sp_density), rng=g)
     return np.asarray(y, np.float32).copy()
+
+
+def _light_noise(x: np.ndarray, g: np.random.Generator, config: MixConfig) -> np.ndarray:
+    """A low-key scene's degradation under ``config.low_key_light_noise``: no exposure change; with the
+    share of ``noise_weights`` that is "none", no noise; else camera noise (with chance ``p_camera``) or
+    white Gaussian noise, of std drawn up to ``low_key_light_noise``."""
+    weights = np.asarray(config.noise_weights, np.float64)
+    if g.random() < weights[4] / weights.sum():
+        return np.asarray(x, np.float32).copy()
+    sigma = g.uniform(0, config.low_key_light_noise)
+    if config.p_camera > 0 and g.random() < config.p_camera:
+        return _random_camera(x, g, replace(config, camera_sigma=(sigma, sigma)))
+    return gaussian(x, sigma, clip=True, rng=g)
 
 
 def _random_camera(y: np.ndarray, g: np.random.Generator, config: MixConfig) -> np.ndarray:
