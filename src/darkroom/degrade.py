@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from .advice import looks_low_key
 from .exposure import REC601, highlight_level
 
 Array = Any  # numpy.ndarray or torch.Tensor
@@ -739,11 +740,8 @@ def random_mix(x: np.ndarray, rng: Rng = None, config: MixConfig = MixConfig()) 
 
 def _degrade(x: np.ndarray, g: np.random.Generator, config: MixConfig) -> np.ndarray:
     """The exposure change and the noise of :func:`random_mix`, for a photo not drawn to stay clean."""
-    if config.low_key_light_noise > 0:
-        from .advice import looks_low_key
-
-        if looks_low_key(x):
-            return _light_noise(x, g, config)
+    if config.low_key_light_noise > 0 and looks_low_key(x):
+        return _light_noise(x, g, config)
     if g.random() < config.p_lowlight:
         exposure = float(np.exp(g.uniform(*np.log(config.lowlight_exposure))))
         photons = float(np.exp(g.uniform(*np.log(config.lowlight_photons))))
