@@ -5,7 +5,7 @@ camera output whose colour noise was smoothed away), which moves a pixel's brigh
 
 A black-and-white photo read as RGB has three equal channels, and so has its noise: one field for all three.
 The flagship never trained on such noise and leaves it nearly in place (BSD68 at sigma 25: 21.2 dB from
-20.5; see README, "Grey noise").  What it removes well is noise drawn apart for each channel, which it
+20.5; see docs/how-lumen-works.md, "Grey noise").  What it removes well is noise drawn apart for each channel, which it
 recognises by its colour.  So before the network runs, a grey photo gets colour noise that makes its noise
 look drawn per channel, and after it runs, the output's channels are averaged back to grey.  A colour photo
 gets the same, when :func:`grain_sigma` finds grain in it; its output keeps its colours.
