@@ -9,8 +9,9 @@ weights and code (see :func:`darkroom.evaluate.reusable_results`); otherwise it 
 
 A mean can hide a regression, and a flagship that ruins one photo in fifteen is not better, so each
 row also reports how many photos got better, how many gained or lost more than 1 dB, and the photo
-that lost most.  Writes ``compare.json``
-and ``compare.md`` into ``--out`` (default: the run folder, or ``benchmarks/results/candidates/``).
+that lost most.  Writes ``compare.json`` and ``compare.md`` into ``--out`` (default: the run folder, or the
+folder of a ``.safetensors`` file outside the package; for a shipped model, ``benchmarks/results/candidates/``,
+which git ignores).
 """
 
 from __future__ import annotations
@@ -96,6 +97,18 @@ def to_markdown(candidate: str, against: str, rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def default_out(candidate: str) -> Path:
+    """Where a comparison goes when ``--out`` is not given: beside the candidate, never into the shipped weights."""
+    from darkroom.checkpoint import WEIGHTS_DIR
+
+    path = Path(candidate)
+    if path.is_dir():
+        return path
+    if path.is_file() and path.resolve().parent != Path(WEIGHTS_DIR).resolve():
+        return path.parent
+    return RESULTS / "candidates"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("candidate", help="run folder, .safetensors file or shipped model name")
@@ -107,7 +120,7 @@ def main() -> None:
     from tqdm import tqdm
 
     rows = [compare_row(r, args.candidate, args.against, Path(args.datasets)) for r in tqdm(args.rows, unit="row")]
-    out = Path(args.out or (args.candidate if Path(args.candidate).is_dir() else RESULTS / "candidates"))
+    out = Path(args.out) if args.out else default_out(args.candidate)
     out.mkdir(parents=True, exist_ok=True)
     report = {"candidate": args.candidate, "against": args.against, "rows": rows}
     atomic_write_bytes(out / "compare.json", (json.dumps(report, indent=2) + "\n").encode())

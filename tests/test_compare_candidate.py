@@ -1,6 +1,7 @@
 """benchmarks/compare_candidate.py: per-photo changes between two methods on a small made-up row."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -33,3 +34,16 @@ def test_a_row_reports_both_means_and_the_photo_that_lost_most(tmp_path, monkeyp
     assert row["best_classical"] is None  # only a stored report names the best classical method
     assert "| tiny-gauss25 | - |" in compare.to_markdown("median3", "identity", [row])
     json.dumps(row)  # the report is plain JSON
+
+
+def test_a_report_goes_beside_its_candidate_and_never_into_the_shipped_weights(tmp_path):
+    compare = load_benchmark("compare_candidate")
+    from darkroom.checkpoint import WEIGHTS_DIR
+
+    run = tmp_path / "runs" / "soup"
+    run.mkdir(parents=True)
+    (run / "model.safetensors").write_bytes(b"")
+    assert compare.default_out(str(run)) == run
+    assert compare.default_out(str(run / "model.safetensors")) == run
+    assert compare.default_out(str(Path(WEIGHTS_DIR) / "lumen.safetensors")) == compare.RESULTS / "candidates"
+    assert compare.default_out("lumen") == compare.RESULTS / "candidates"
