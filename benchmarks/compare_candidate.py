@@ -21,6 +21,7 @@ import json
 from pathlib import Path
 
 from darkroom.baselines import CLASSICAL
+from darkroom.checkpoint import WEIGHTS_DIR
 from darkroom.engine import DEFAULT_MODEL
 from darkroom.evaluate import Sample, evaluate, paired_samples, reference_samples, reusable_results
 from darkroom.io import atomic_write_bytes
@@ -99,8 +100,6 @@ def to_markdown(candidate: str, against: str, rows: list[dict]) -> str:
 
 def default_out(candidate: str) -> Path:
     """Where a comparison goes when ``--out`` is not given: beside the candidate, never into the shipped weights."""
-    from darkroom.checkpoint import WEIGHTS_DIR
-
     path = Path(candidate)
     if path.is_dir():
         return path

@@ -589,15 +589,18 @@ class MixConfig:
     """Above 1, a low-key scene whose black point alone cannot bring its median down to the drawn one gets
     its shadows bent down by a power of up to this (:func:`low_key`'s ``max_shadow_gamma``), so the mix can
     hold low-key scenes with a median near 0.05, which the shipped lumen brightens (the exposure check's
-    ``deep-low-key`` case).  No recipe has trained with it yet.  1 leaves older recipes' scenes as they were."""
+    ``deep-low-key`` case).  Stages 13f and 13g trained with 3 (``recipes/lumen-deepkey.yaml``,
+    ``lumen-lightkey.yaml``): both learned to keep such scenes and lost 0.3-0.6 dB on darkened photos, so
+    neither shipped.  1 leaves older recipes' scenes as they were."""
     low_key_light_noise: float = 0.0
     """Above 0, a scene that looks low-key (:func:`darkroom.advice.looks_low_key`: a median below 0.12
     beside an upper quartile of at least 0.35, made by ``p_low_key`` or a training photo that is so) is
     never darkened and gets only white or camera Gaussian noise of std up to this (none with the share
-    ``noise_weights`` gives "none").  The network then sees dark and clean (or lightly grainy) as a photo
-    to keep, and dark with heavy or impulse noise as one to brighten: stage 13f, whose low-key scenes were
-    darkened and noised like any other, learned to keep deep low-key scenes but left darkened Kodak24
-    photos darker (dark-sp -0.50 dB).  0 draws no number, so older recipes make the same pairs."""
+    ``noise_weights`` gives "none").  Meant to teach dark and clean as a photo to keep and dark with heavy
+    or impulse noise as one to brighten; stage 13g (``recipes/lumen-lightkey.yaml``) showed it does not:
+    a darkened photo with light noise looks like such a scene, and darkened Kodak24 photos lost more than
+    under 13f (dark-sp -0.61 dB against -0.50).  Kept, off, so that recipe reruns.  0 draws no number, so
+    older recipes make the same pairs."""
     p_night: float = 0.0
     """Chance, among the draws that are neither clean nor ``lowlight``, of a night scene
     (:func:`night`): darkened but for its lights, to be brightened back to the photo.  0 draws no
