@@ -22,6 +22,8 @@ noise, enhances them and scores each against its own reference:
 * ``deep-low-key-keep``: the same photos with ``exposure="keep"``;
 * ``dim-0.6``: ``0.6 x``, an under-exposed photo that is also the reference;
 * ``dark-0.35``: the ``dark-gauss`` preset, reference ``x``;
+* ``dark-0.35-keep``: the same inputs with ``exposure="keep"``, reference ``0.35 x``, the photo as
+  dark as it came without its noise: what a person who keeps a dark photo dark gets;
 * ``dark-0.25-gamma1.5``: ``0.25 x ** 1.5`` plus noise, reference ``x``;
 * ``night-0.08``: :func:`darkroom.degrade.night` (``0.08 x ** 1.2`` but for the brightest 3% of
   pixels at 0.5 or more, kept with a 3 px glow) plus noise, reference ``x``: a dark photo with
@@ -50,10 +52,11 @@ CASES = (
     "deep-low-key-keep",
     "dim-0.6",
     "dark-0.35",
+    "dark-0.35-keep",
     "dark-0.25-gamma1.5",
     "night-0.08",
 )
-KEEP = ("low-key-keep", "deep-low-key-keep")
+KEEP = ("low-key-keep", "deep-low-key-keep", "dark-0.35-keep")
 """Cases enhanced with ``exposure="keep"``."""
 
 
@@ -88,15 +91,18 @@ def median_luminance(x: np.ndarray) -> float:
 
 def make_cases(names: list[str], photos: list[np.ndarray], dark_median: float) -> dict[str, list[tuple]]:
     """case -> ``(photo name, input, reference)`` for every photo the case scores."""
+    from darkroom.degrade import darken
+
     pairs = {
         case: [(n, *make_case(case, x, i)) for i, (n, x) in enumerate(zip(names, photos))]
         for case in CASES
-        if not case.startswith("low-key-") and case != "deep-low-key-keep"
+        if not case.startswith("low-key-") and case not in KEEP
     }
     low_key = pairs["low-key"]  # the low-key variants score the same inputs: made once
     pairs["low-key-dim"] = [t for t in low_key if median_luminance(t[1]) >= dark_median]
     pairs["low-key-keep"] = low_key
     pairs["deep-low-key-keep"] = pairs["deep-low-key"]
+    pairs["dark-0.35-keep"] = [(n, inp, darken(x, 0.35)) for (n, inp, x) in pairs["dark-0.35"]]
     return {case: pairs[case] for case in CASES}
 
 
@@ -171,7 +177,8 @@ def main() -> None:
         "the dark and night cases should be brightened back to the photo. low-key-dim: the"
         f" {len(cases['low-key-dim'])} low-key photos with a median of {args.dark_median} or more (dim, not dark);"
         ' low-key-keep: every low-key photo with `exposure="keep"`; deep-low-key: clean low-key photos with a'
-        ' median of 0.05 and a well-exposed quarter, brightened by design (-keep: with `exposure="keep"`).',
+        ' median of 0.05 and a well-exposed quarter, brightened by design (-keep: with `exposure="keep"`);'
+        ' dark-0.35-keep: dark-0.35 with `exposure="keep"`, scored against the darkened photo without noise.',
         "",
         "| model | " + " | ".join(CASES) + " |",
         "|---" * (len(CASES) + 1) + "|",

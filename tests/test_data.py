@@ -237,3 +237,21 @@ def test_paired_patches_carry_the_whole_low_photos_cue():
     assert x.shape == y.shape == (3, 16, 16) and cue.shape == (5,)
     np.testing.assert_allclose(cue.numpy(), exposure_cue((low / 255.0).transpose(2, 0, 1)[None])[0], atol=1e-6)
     assert len(dt.PairedPatches([(low, high)], patch_size=16)[4]) == 2  # no cue asked for, none given
+
+
+def test_a_share_of_pairs_asks_to_keep_the_exposure():
+    """With ``keep_share``, the cue's seventh number says which answer the target is: 1, the photo kept
+    as dark as it was made; 0, the clean photo."""
+    photo = (np.random.default_rng(0).random((48, 48, 3)) * 255).astype(np.uint8)
+    halve = lambda x, rng: (0.5 * x + 0.01, 0.5 * x)  # noqa: E731  (degraded, exposed)
+    ds = dt.SyntheticPairs([photo], halve, patch_size=16, seed=1, cue_size=7, keep_share=0.5)
+    intents = []
+    for i in range(40):
+        x, y, cue = ds[i]
+        assert cue.shape == (7,)
+        intents.append(float(cue[6]))
+        expected = x - 0.01 if cue[6] == 1 else 2 * (x - 0.01)  # the exposed photo, or the clean one
+        np.testing.assert_allclose(y.numpy(), expected.numpy(), atol=1e-5)
+    assert set(intents) == {0.0, 1.0} and 8 < sum(intents) < 32
+    with pytest.raises(ValueError, match="cue_size 7"):
+        dt.SyntheticPairs([photo], halve, cue_size=6, keep_share=0.5)

@@ -556,3 +556,28 @@ def test_low_key_scenes_get_only_light_noise_when_asked_and_other_photos_are_unc
     photo = _photo(seed=3)  # not low-key: the same pairs, the same random stream
     for seed in range(5):
         np.testing.assert_array_equal(dg.random_mix(photo, seed, light), dg.random_mix(photo, seed, plain))
+
+
+def test_the_mix_gives_the_clean_photo_at_the_exposure_it_drew():
+    """``random_mix_with_exposure``: the same degraded pixels as ``random_mix``, and the keep answer: the
+    clean photo as dark as the draw made it, without its noise."""
+    x = np.random.default_rng(3).random((48, 64, 3), dtype=np.float32)
+    dark = dg.MixConfig(p_clean=0.0, p_lowlight=0.0, p_dark=1.0, dark_factor=(0.2, 0.3), dark_gamma=(1.0, 1.0))
+    lowlight = dg.MixConfig(p_clean=0.0, p_lowlight=1.0, lowlight_exposure=(0.05, 0.05), lowlight_photons=(1e4, 1e4))
+    for seed in range(8):
+        y, exposed = dg.random_mix_with_exposure(x, seed, dark)
+        np.testing.assert_array_equal(y, dg.random_mix(x, seed, dark))
+        ratio = exposed / np.maximum(x, 1e-6)
+        assert 0.2 - 1e-4 <= ratio[x > 0.05].min() and ratio.max() <= 0.3 + 1e-4  # darkened by one factor
+        assert np.ptp(ratio[x > 0.05]) < 1e-4
+        assert np.abs(y - exposed).mean() > 0 or np.array_equal(y, exposed)  # noise, or the "none" draw
+        y, exposed = dg.random_mix_with_exposure(x, seed, lowlight)
+        assert abs(float(exposed.mean()) - float(y.mean())) < 0.02  # the noisy short exposure, denoised
+        assert float(exposed.mean()) < 0.5 * float(x.mean())
+    clean = dg.MixConfig(p_clean=1.0)
+    y, exposed = dg.random_mix_with_exposure(x, 0, clean)
+    np.testing.assert_array_equal(y, x)
+    np.testing.assert_array_equal(exposed, x)
+    grey = np.repeat(x[..., :1], 3, axis=-1)
+    y, exposed = dg.random_mix_with_exposure(grey, 1, dark)
+    assert dg.is_grey(exposed) and exposed.shape == grey.shape

@@ -558,8 +558,60 @@ def test_the_full_exposure_cue_adds_the_highlight_level():
     blocks = luminance.reshape(64, 4, 80, 4).mean((1, 3))  # the 99th percentile of 4x4 block means
     assert full[0, 5] == pytest.approx(np.quantile(blocks, 0.99), abs=1e-5)
     assert full[1, 5] == pytest.approx(0.4 * full[0, 5], rel=1e-4)
-    with pytest.raises(ValueError, match="5 or 6 numbers, not 4"):
+    with pytest.raises(ValueError, match="5, 6 or 7 numbers, not 4"):
         exposure_cue(x, 4)
+
+
+def test_the_longest_cue_ends_with_the_persons_intent():
+    from darkroom.exposure import exposure_cue
+
+    x = smooth_photo(40, 50).transpose(2, 0, 1)[None]
+    brighten, keep = exposure_cue(x, 7), exposure_cue(torch.from_numpy(x), 7, keep=True).numpy()
+    np.testing.assert_allclose(brighten[:, :6], exposure_cue(x, 6), atol=1e-6)
+    np.testing.assert_allclose(keep[:, :6], brighten[:, :6], atol=1e-5)
+    assert brighten[0, 6] == 0.0 and keep[0, 6] == 1.0
+
+
+def test_keep_exposure_tells_the_model_the_intent():
+    """``exposure="keep"`` sets the cue's seventh number for every tile and for an ROI; a model built to
+    read 6 numbers cuts it off (see test_a_lumen_that_reads_the_intent_starts_as_the_one_it_grew_from)."""
+    photo = np.full((64, 80, 3), 0.1, np.float32)
+    for exposure, intent in (("auto", 0.0), ("keep", 1.0)):
+        enh, seen = _cue_recorder()
+        enhance(photo, enh, exposure=exposure)
+        enhance(photo, enh, exposure=exposure, roi=(10, 10, 30, 30))
+        assert len(seen) == 2 and all(cue.shape == (1, 7) and cue[0, 6] == intent for cue in seen)
+
+
+def test_a_lumen_that_reads_the_intent_starts_as_the_one_it_grew_from(tmp_path, monkeypatch):
+    """A 6-number lumen widened to read the intent (``init_from``) gives the same output whatever the
+    intent until it is trained; torch and ONNX Runtime agree on a trained-looking one, intent and all."""
+    from darkroom.checkpoint import init_from_weights
+
+    monkeypatch.setenv("DARKROOM_CACHE", str(tmp_path / "cache"))
+    torch.manual_seed(2)
+    six = create_model("lumen", **dict(TINY, cue_size=6))
+    with torch.no_grad():
+        for p in six.parameters():
+            p.normal_(0, 0.2) if p.dim() > 1 else p.uniform_(-0.1, 0.1)
+    seven = create_model("lumen", **dict(TINY, cue_size=7))
+    assert init_from_weights(seven, save_model(tmp_path / "six.safetensors", six, "lumen", dict(TINY, cue_size=6)))
+    x = smooth_photo(64, 80)
+    for exposure in ("auto", "keep"):  # "keep" also divides any brightening out (darkroom.keep_exposure)
+        before = enhance(x, six, exposure=exposure, guard=False, ensemble=1)
+        np.testing.assert_allclose(enhance(x, seven, exposure=exposure, guard=False, ensemble=1), before, atol=1e-6)
+    with torch.no_grad():
+        seven.cue_mlp[0].weight[:, 6].normal_(0, 1.0)  # as if training had found the intent useful
+    weights = save_model(tmp_path / "seven.safetensors", seven, "lumen", dict(TINY, cue_size=7))
+    outputs = {}
+    for backend in ("torch", "onnx"):
+        enh = load_enhancer(str(weights), backend)
+        for exposure in ("auto", "keep"):
+            outputs[backend, exposure] = enhance(x, enh, exposure=exposure, guard=False, ensemble=1, tile=64)
+    assert np.abs(outputs["torch", "auto"] - outputs["onnx", "auto"]).max() < 1e-4
+    # keep_exposure divides by the brightening, which magnifies float rounding where a block was dark
+    assert np.abs(outputs["torch", "keep"] - outputs["onnx", "keep"]).max() < 1e-3
+    assert np.abs(outputs["torch", "keep"] - outputs["torch", "auto"]).max() > 1e-3
 
 
 def test_noise_does_not_raise_the_highlight_level():

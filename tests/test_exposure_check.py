@@ -51,3 +51,16 @@ def test_deep_low_key_photos_are_clean_their_own_reference_and_scored_twice():
     assert abs(check.median_luminance(ref) - 0.05) < 0.01  # near black below a well-exposed quarter
     assert np.quantile(ref.mean(axis=-1), 0.75) >= 0.35
     assert cases["deep-low-key-keep"] == cases["deep-low-key"] and "deep-low-key-keep" in check.KEEP
+
+
+def test_a_kept_dark_photo_is_scored_against_itself_darkened_without_noise():
+    import numpy as np
+
+    check = load_benchmark("exposure_check")
+    photo = np.random.default_rng(0).random((32, 32, 3), dtype=np.float32)
+    cases = check.make_cases(["p"], [photo], dark_median=0.12)
+    ((_, brightened_in, brightened_ref),) = cases["dark-0.35"]
+    ((_, kept_in, kept_ref),) = cases["dark-0.35-keep"]
+    assert kept_in is brightened_in and brightened_ref is photo  # the same noisy input, two answers
+    np.testing.assert_allclose(kept_ref, 0.35 * photo, atol=1e-6)
+    assert "dark-0.35-keep" in check.KEEP and "dark-0.35" not in check.KEEP

@@ -2,6 +2,7 @@ import csv
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -403,3 +404,60 @@ def test_a_cue_model_trains_and_validates_with_its_whole_photos_cue(images, tmp_
         photo = read_image(images / name).transpose(2, 0, 1)[None]
         assert x.shape[-1] == 32 < photo.shape[-1]  # a centre crop, with the cue of the whole photo
         np.testing.assert_allclose(cue.numpy(), exposure_cue(photo, 6), atol=1e-6)
+
+
+def test_keep_share_trains_both_intents_and_validates_the_default(images, tmp_path):
+    """``keep_share``: training items ask for either intent, with the matching target; the held-out
+    photos are scored as the default (brighten) asks.  Only the mix can give the keep answer."""
+    from darkroom.train import build_datasets
+
+    cfg = tiny(
+        images,
+        tmp_path / "run",
+        "model=lumen",
+        "model_config={width: 8, cue_size: 7}",
+        "presets=[mix]",
+        "keep_share=0.5",
+        "mix={p_clean: 0.0, p_lowlight: 0.0, p_dark: 1.0, dark_factor: [0.2, 0.3], noise_weights: [0, 0, 0, 0, 1]}",
+    )
+    train_set, val = build_datasets(cfg, cue_size=7)
+    intents = set()
+    for i in range(16):
+        x, y, cue = train_set[i]
+        intents.add(float(cue[6]))
+        if cue[6] == 1:  # kept: the target is the darkened photo, here the input itself (no noise drawn)
+            np.testing.assert_allclose(y.numpy(), x.numpy(), atol=1e-6)
+        else:
+            assert float(y.mean()) > 3 * float(x.mean())
+    assert intents == {0.0, 1.0}
+    assert all(cue[0, 6] == 0 for _, _, cue in val)
+    with pytest.raises(ValueError, match="keep_share needs clean images degraded by the mix"):
+        build_datasets(replace(cfg, presets=["gauss25"]), cue_size=7)
+
+
+def test_trainable_trains_only_the_parameters_named(images, tmp_path):
+    """``trainable: [cue_mlp]`` teaches lumen's cue layers and leaves every other weight as it started."""
+    from darkroom.models import create_model
+
+    config = {"width": 8, "enc_blocks": [1, 1], "mid_blocks": 1, "dec_blocks": [1, 1], "cue_size": 6}
+    torch.manual_seed(3)
+    start = create_model("lumen", **config)
+    with torch.no_grad():  # a start whose cue layers matter, as trained weights' do
+        start.cue_mlp[2].weight.normal_(0, 0.1)
+    ck.save_model(tmp_path / "start.safetensors", start, "lumen", config)
+    cfg = tiny(
+        images,
+        tmp_path / "run",
+        "model=lumen",
+        f"model_config={config}",
+        "presets=[gauss25]",
+        f"init_from={tmp_path / 'start.safetensors'}",
+        "trainable=[cue_mlp]",
+    )
+    train(cfg, progress=False)
+    trained, _ = ck.load_model(str(tmp_path / "run"))
+    before, after = start.state_dict(), trained.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith("cue_mlp.") for k in changed)
+    with pytest.raises(ValueError, match="no parameters named"):
+        train(replace(cfg, out=str(tmp_path / "other"), trainable=["cue_layers"]), progress=False)

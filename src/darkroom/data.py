@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from . import degrade as dg
-from .exposure import CUE_SIZE, FULL_CUE_SIZE, exposure_cue
+from .exposure import CUE_SIZES, FULL_CUE_SIZE, exposure_cue
 from .io import READ_SUFFIXES, ImageError, find_images, read_image
 
 Degrader = Callable[[np.ndarray, np.random.Generator], np.ndarray]
@@ -262,15 +262,16 @@ def _crop_box(shape: tuple[int, ...], patch: int, rng: np.random.Generator) -> t
 
 
 def _check_cue_size(cue_size: int) -> None:
-    if cue_size not in (0, CUE_SIZE, FULL_CUE_SIZE):
-        raise ValueError(f"cue_size must be 0 (no cue), {CUE_SIZE} or {FULL_CUE_SIZE}, not {cue_size}")
+    if cue_size not in (0, *CUE_SIZES):
+        raise ValueError(f"cue_size must be 0 (no cue) or one of {CUE_SIZES}, not {cue_size}")
 
 
-def _photo_cue(photo: np.ndarray, cue_size: int):
-    """The exposure cue of a whole ``(H, W, 3)`` photo in [0, 1], as a float32 tensor ``(cue_size,)``."""
+def _photo_cue(photo: np.ndarray, cue_size: int, keep: bool = False):
+    """The exposure cue of a whole ``(H, W, 3)`` photo in [0, 1], as a float32 tensor ``(cue_size,)``;
+    with ``cue_size`` 7 its last number is the intent, 1 with ``keep``."""
     import torch
 
-    cue = exposure_cue(photo.transpose(2, 0, 1)[None], cue_size)[0]  # a view: the cue only samples it
+    cue = exposure_cue(photo.transpose(2, 0, 1)[None], cue_size, keep=keep)[0]  # a view: the cue only samples it
     return torch.from_numpy(cue.astype(np.float32))
 
 
@@ -288,10 +289,16 @@ class SyntheticPairs:
     from ``default_rng([seed, i])``.  ``scene(clean, rng)``, if given, changes the clean patch
     itself before it is degraded (the target changes with it; see :func:`degrade.dim_scene`).
 
-    With ``cue_size`` 5 or 6 the whole photo is changed and degraded, its exposure cue
+    With ``cue_size`` 5, 6 or 7 the whole photo is changed and degraded, its exposure cue
     (:func:`darkroom.exposure.exposure_cue`) is computed, and only then is the patch cut out: an
     item is ``(input, target, cue)`` with ``cue`` ``(cue_size,)``, the numbers the engine gives a
     model for every tile of that photo.  A patch's own cue can say "dark" where its photo says "dim".
+
+    With ``keep_share`` above 0 (and ``cue_size`` 7, whose last number is the person's intent),
+    ``degrader`` must return ``(degraded, exposed)`` as :func:`darkroom.degrade.random_mix_with_exposure`
+    does, and that share of items asks to keep the exposure: their cue's intent is 1 and their
+    target is ``exposed``, the clean photo as dark as it was made, so one network learns both answers
+    for the same dark photo and is told which one the person wants.
     """
 
     def __init__(
@@ -305,12 +312,18 @@ class SyntheticPairs:
         augment: bool = True,
         scene: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
         cue_size: int = 0,
+        keep_share: float = 0.0,
     ) -> None:
         if not images:
             raise DataError("no training images")
         _check_cue_size(cue_size)
+        if keep_share and cue_size != FULL_CUE_SIZE:
+            raise ValueError(
+                f"keep_share needs a model that reads the intent (cue_size {FULL_CUE_SIZE}), not {cue_size}"
+            )
         self.images, self.degrader, self.patch, self.seed = list(images), degrader, patch_size, seed
         self.length, self.augment, self.scene, self.cue_size = length, augment, scene, cue_size
+        self.keep_share = keep_share
 
     def __len__(self) -> int:
         return self.length
@@ -334,16 +347,22 @@ class SyntheticPairs:
         clean = img.astype(np.float32) / 255.0
         if self.scene is not None:
             clean = self.scene(clean, rng)
-        noisy = self.degrader(clean, rng)
+        keep = False
+        if self.keep_share:
+            noisy, exposed = self.degrader(clean, rng)
+            keep = bool(rng.random() < self.keep_share)
+            clean = exposed if keep else clean
+        else:
+            noisy = self.degrader(clean, rng)
         crops = [a[y : y + self.patch, x : x + self.patch] for a in (noisy, clean)]
         if self.augment:
             crops = _augment(crops, rng)
-        return _chw(crops[0]), _chw(crops[1]), _photo_cue(noisy, self.cue_size)
+        return _chw(crops[0]), _chw(crops[1]), _photo_cue(noisy, self.cue_size, keep)
 
 
 class PairedPatches:
     """Aligned random patches of ``(low, high)`` uint8 image pairs, as tensors ``(3, P, P)``;
-    with ``cue_size`` 5 or 6 an item also carries the whole low photo's exposure cue
+    with ``cue_size`` 5, 6 or 7 an item also carries the whole low photo's exposure cue
     ``(cue_size,)`` (see :class:`SyntheticPairs`)."""
 
     def __init__(

@@ -729,26 +729,40 @@ def random_mix(x: np.ndarray, rng: Rng = None, config: MixConfig = MixConfig()) 
     """Degrade one NumPy image ``(H, W, C)`` in [0, 1] with a random draw from ``config``.  A grey
     photo (:func:`is_grey`) is degraded as one channel and stays grey, as a black-and-white photo's
     noise is."""
+    return random_mix_with_exposure(x, rng, config)[0]
+
+
+def random_mix_with_exposure(
+    x: np.ndarray, rng: Rng = None, config: MixConfig = MixConfig()
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`random_mix`'s degraded image (the same pixels for the same ``rng``) and the clean image
+    at the exposure it was given: darkened, crushed, night or low-light as the draw made it, with no
+    noise and no JPEG.  That is the answer for a person who keeps the photo's exposure
+    (``exposure="keep"``); ``x`` is the answer for one who lets the model brighten it.  Both
+    ``(H, W, C)`` float32 in [0, 1] (the degraded image may leave it, for unclipped noise)."""
     x = _check(x)
     g = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     if is_grey(x):
-        return np.repeat(random_mix(x[..., :1], g, config), 3, axis=-1)
+        y, exposed = random_mix_with_exposure(x[..., :1], g, config)
+        return np.repeat(y, 3, axis=-1), np.repeat(exposed, 3, axis=-1)
     if g.random() < config.p_clean:
-        return x.copy()
-    y = _degrade(x, g, config)
+        return x.copy(), x.copy()
+    y, exposed = _degrade(x, g, config)
     if config.p_jpeg > 0 and g.random() < config.p_jpeg:
         y = jpeg(y, int(g.integers(config.jpeg_quality[0], config.jpeg_quality[1] + 1)))
-    return y
+    return y, np.asarray(exposed, np.float32).copy()
 
 
-def _degrade(x: np.ndarray, g: np.random.Generator, config: MixConfig) -> np.ndarray:
-    """The exposure change and the noise of :func:`random_mix`, for a photo not drawn to stay clean."""
+def _degrade(x: np.ndarray, g: np.random.Generator, config: MixConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The exposure change and the noise of :func:`random_mix`, for a photo not drawn to stay clean:
+    the degraded image and the clean image after the exposure change alone."""
     if config.low_key_light_noise > 0 and looks_low_key(x):
-        return _light_noise(x, g, config)
+        return _light_noise(x, g, config), x
     if g.random() < config.p_lowlight:
         exposure = float(np.exp(g.uniform(*np.log(config.lowlight_exposure))))
         photons = float(np.exp(g.uniform(*np.log(config.lowlight_photons))))
-        return lowlight(x, exposure=exposure, photons=photons, read_noise=g.uniform(0, 0.002), rng=g)
+        y = lowlight(x, exposure=exposure, photons=photons, read_noise=g.uniform(0, 0.002), rng=g)
+        return y, linear_to_srgb(np.clip(srgb_to_linear(x) * np.float32(exposure), 0, 1))
     y = x
     if config.p_night > 0 and g.random() < config.p_night and np.shape(x)[2:] == (3,):
         y = night(
@@ -771,6 +785,11 @@ def _degrade(x: np.ndarray, g: np.random.Generator, config: MixConfig) -> np.nda
             y = (y * np.float32(scale)).astype(np.float32)
     elif g.random() < config.p_dark:
         y = darken(y, g.uniform(*config.dark_factor), gamma=g.uniform(*config.dark_gamma))
+    return _noise(y, g, config), y
+
+
+def _noise(y: np.ndarray, g: np.random.Generator, config: MixConfig) -> np.ndarray:
+    """One noise type of :func:`random_mix`, drawn by ``config.noise_weights``, on ``y``."""
     kind = g.choice(5, p=np.asarray(config.noise_weights) / sum(config.noise_weights))
     if kind == 0 and config.p_correlated > 0 and g.random() < config.p_correlated:
         return _random_correlated(y, g, config)

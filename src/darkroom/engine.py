@@ -196,14 +196,16 @@ def _as_enhancer(model: str | os.PathLike | Enhancer | Any, backend: str) -> Enh
     return load_enhancer(str(model), backend)
 
 
-def image_cue(enh: Enhancer, x: np.ndarray) -> np.ndarray | None:
-    """The full exposure cue ``(1, 6)`` of an ``(H, W, 3)`` image (each model reads as many numbers
-    as it was built for), or ``None`` for models without one."""
+def image_cue(enh: Enhancer, x: np.ndarray, keep: bool = False) -> np.ndarray | None:
+    """The full exposure cue ``(1, 7)`` of an ``(H, W, 3)`` image, its last number the intent (1 with
+    ``keep``), or ``None`` for models without one.  Each model reads as many numbers as it was built
+    for: one that reads fewer than 7 is not told the intent."""
     if not enh.uses_cue:
         return None
     from .exposure import FULL_CUE_SIZE, exposure_cue
 
-    return np.ascontiguousarray(exposure_cue(x.transpose(2, 0, 1)[None], FULL_CUE_SIZE), dtype=np.float32)
+    cue = exposure_cue(x.transpose(2, 0, 1)[None], FULL_CUE_SIZE, keep=keep)
+    return np.ascontiguousarray(cue, dtype=np.float32)
 
 
 def _run_padded(enh: Enhancer, x: np.ndarray, cue: np.ndarray | None) -> np.ndarray:
@@ -529,7 +531,8 @@ def enhance(
         enh = with_ensemble(enh, _passes(enh, ensemble, image.shape[0] * image.shape[1]))
         seen = prepare(image)
         fed, grey = _show_grey_noise(enh, seen)
-        out = run_tiled(enh, fed, tile=tile, overlap=overlap, progress=progress)
+        cue = image_cue(enh, fed, keep=exposure == "keep")
+        out = run_tiled(enh, fed, tile=tile, overlap=overlap, progress=progress, cue=cue)
         out = np.clip(out, 0, 1, out=out)
         return _check_brightening(enh, guard, exposure, seen, back_to_grey(out) if grey else out)
     h, w = image.shape[:2]
@@ -544,7 +547,7 @@ def enhance(
     context = prepare(image[cy0:cy1, cx0:cx1])
     inside = (slice(y - cy0, y1 - cy0), slice(x - cx0, x1 - cx0))
     fed, grey = _show_grey_noise(enh, context)
-    cue = image_cue(enh, fed[inside])  # the ROI is brightened as a photo of its own
+    cue = image_cue(enh, fed[inside], keep=exposure == "keep")  # the ROI is brightened as a photo of its own
     region = np.clip(run_tiled(enh, fed, tile=tile, overlap=overlap, progress=progress, cue=cue)[inside], 0, 1)
     region = _check_brightening(enh, guard, exposure, context[inside], back_to_grey(region) if grey else region)
     mask = _feather_mask(y1 - y, x1 - x, feather)

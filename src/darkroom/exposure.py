@@ -14,9 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 CUE_SIZE = 5
-"""Length of the cue vector the shipped lumen reads."""
-FULL_CUE_SIZE = 6
-"""Length of the longest cue: :data:`CUE_SIZE` numbers and the highlight level."""
+"""Length of the first cue: five numbers of the photo's brightness."""
+HIGHLIGHT_CUE_SIZE = 6
+"""Length of the cue the shipped lumen reads: :data:`CUE_SIZE` numbers and the highlight level."""
+FULL_CUE_SIZE = 7
+"""Length of the longest cue: :data:`HIGHLIGHT_CUE_SIZE` numbers and the person's intent, 1 to keep
+the photo's exposure (``exposure="keep"``) and 0 to let the model brighten it as it judges."""
+CUE_SIZES = (CUE_SIZE, HIGHLIGHT_CUE_SIZE, FULL_CUE_SIZE)
+"""The cue lengths a model may read: the first numbers of the longest cue."""
 REC601 = (0.299, 0.587, 0.114)
 """Luminance weights of R, G and B (ITU-R BT.601), used wherever darkroom measures brightness."""
 CUE_SAMPLES = 1 << 16
@@ -29,16 +34,17 @@ Gaussian noise of sigma 0.2 has a 99th percentile of about 0.55 pixel by pixel, 
 but well-exposed photo's, and about 0.37 over 4x4 blocks."""
 
 
-def exposure_cue(x: Any, size: int = CUE_SIZE) -> Any:
+def exposure_cue(x: Any, size: int = CUE_SIZE, *, keep: bool = False) -> Any:
     """``(N, 3, H, W)`` in [0, 1] -> ``(N, size)``: mean luminance, its square root, its standard
-    deviation, the fractions of pixels brighter than 0.75 and darker than 0.05, and, with ``size``
-    6, the highlight level (the 99th percentile of luminance averaged over
+    deviation, the fractions of pixels brighter than 0.75 and darker than 0.05; with ``size`` 6 or 7
+    the highlight level (the 99th percentile of luminance averaged over
     :data:`HIGHLIGHT_BLOCK`-pixel blocks), which tells a dim photo that keeps its highlights from a
-    photo darkened as a whole, noisy or not.  A model reads the first ``size`` numbers.
+    photo darkened as a whole, noisy or not; with ``size`` 7 the intent, 1.0 with ``keep`` (keep the
+    exposure) and 0.0 without.  A model reads the first ``size`` numbers.
 
     Large images are read on a strided grid of about :data:`CUE_SAMPLES` pixels (or blocks)."""
-    if size not in (CUE_SIZE, FULL_CUE_SIZE):
-        raise ValueError(f"an exposure cue has {CUE_SIZE} or {FULL_CUE_SIZE} numbers, not {size}")
+    if size not in CUE_SIZES:
+        raise ValueError(f"an exposure cue has {CUE_SIZE}, {HIGHLIGHT_CUE_SIZE} or {FULL_CUE_SIZE} numbers, not {size}")
     h, w = x.shape[-2:]
     step = max(1, int((h * w / CUE_SAMPLES) ** 0.5))
     y = _samples(_luminance(x[:, :, ::step, ::step]))
@@ -47,8 +53,10 @@ def exposure_cue(x: Any, size: int = CUE_SIZE) -> Any:
     bright = ((y > 0.75) * 1.0).mean(1)
     dark = ((y < 0.05) * 1.0).mean(1)
     parts = [mean, mean**0.5, spread, bright, dark]
-    if size == FULL_CUE_SIZE:
+    if size >= HIGHLIGHT_CUE_SIZE:
         parts.append(_highlight_level(x))
+    if size == FULL_CUE_SIZE:
+        parts.append(mean * 0 + (1.0 if keep else 0.0))
     if hasattr(x, "detach"):
         import torch
 

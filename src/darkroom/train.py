@@ -50,6 +50,15 @@ class TrainConfig:
     presets: list[str] = field(default_factory=lambda: ["mix"])
     mix: dict[str, Any] = field(default_factory=dict)
     """For ``presets: [mix]``: fields of :class:`darkroom.degrade.MixConfig` to change."""
+    keep_share: float = 0.0
+    """For ``presets: [mix]`` and a model that reads the intent (lumen with ``cue_size: 7``): this share
+    of pairs asks to keep the photo's exposure, with the clean photo as dark as the draw made it for
+    target (see :class:`darkroom.data.SyntheticPairs`); the rest, and validation, ask to brighten."""
+    trainable: list[str] = field(default_factory=list)
+    """Names (or name prefixes) of the parameters to train, as ``model.named_parameters()`` gives them;
+    the others are frozen at their starting values.  Empty: train them all.  For a change that
+    should leave the rest of a trained network as it is, e.g. ``[cue_mlp]`` to teach lumen a new cue
+    number without moving what it does with the old ones."""
     init_from: str = ""
     """Start a fresh run from these weights (shipped name, ``.safetensors`` or run folder); the model
     may have extra blocks, which keep their initialisation (see ``checkpoint.init_from_weights``)."""
@@ -214,9 +223,18 @@ def build_datasets(cfg: TrainConfig, cue_size: int = 0) -> tuple[Any, list[tuple
     images = dt.load_images(cfg.data, resize=cfg.resize, limit=cfg.limit)
     mix = mix_config(cfg)
     degrader = dt.make_degrader(None if cfg.data_kind == "unpaired" else cfg.presets, mix=mix)
-    if get_spec(cfg.model).fills_impulses:  # the engine fills impulses before such a model runs: so does training
-        degrade = degrader
-        degrader = lambda x, rng: fill_impulses(degrade(x, rng))  # noqa: E731
+    if cfg.keep_share and (cfg.presets != ["mix"] or cfg.data_kind != "images"):
+        raise ValueError("keep_share needs clean images degraded by the mix (data_kind: images, presets: [mix])")
+    prepare = fill_impulses if get_spec(cfg.model).fills_impulses else (lambda x: x)  # as the engine does
+    degrade = degrader
+    degrader = lambda x, rng: prepare(degrade(x, rng))  # noqa: E731
+    training_degrader = degrader
+    if cfg.keep_share:  # training items also need the clean photo at the exposure the draw gave it
+
+        def training_degrader(x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+            noisy, exposed = dg.random_mix_with_exposure(x, rng, mix)
+            return prepare(noisy), exposed
+
     if cfg.val_data:
         val_images = dt.load_images(cfg.val_data, limit=cfg.val_count)
     elif cfg.val_split:
@@ -227,7 +245,13 @@ def build_datasets(cfg: TrainConfig, cue_size: int = 0) -> tuple[Any, list[tuple
     scene = functools.partial(dg.dim_scene, config=mix) if changes_scene else None
     cue_size = 0 if cfg.data_kind == "unpaired" else cue_size
     train_set = dt.SyntheticPairs(
-        images, degrader, patch_size=cfg.patch_size, seed=cfg.seed, scene=scene, cue_size=cue_size
+        images,
+        training_degrader,
+        patch_size=cfg.patch_size,
+        seed=cfg.seed,
+        scene=scene,
+        cue_size=cue_size,
+        keep_share=cfg.keep_share,
     )
     val = []
     for i, img in enumerate(val_images):
@@ -405,6 +429,23 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> T
             lock.close()
 
 
+def _trainable_parameters(model: nn.Module, names: list[str]) -> list[nn.Parameter]:
+    """The parameters of ``model`` whose names start with one of ``names`` (all when empty); every
+    other parameter is frozen (``requires_grad`` off).  A name that matches nothing is refused."""
+    if not names:
+        return list(model.parameters())
+    named = dict(model.named_parameters())
+    unmatched = [n for n in names if not any(k == n or k.startswith(n + ".") for k in named)]
+    if unmatched:
+        raise ValueError(f"trainable: no parameters named {unmatched}; the model has e.g. {sorted(named)[:5]}")
+    chosen = []
+    for k, p in named.items():
+        p.requires_grad_(any(k == n or k.startswith(n + ".") for n in names))
+        if p.requires_grad:
+            chosen.append(p)
+    return chosen
+
+
 def _train(cfg: TrainConfig, *, progress: bool) -> TrainResult:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
@@ -430,7 +471,7 @@ def _train(cfg: TrainConfig, *, progress: bool) -> TrainResult:
     model = create_model(cfg.model, **arch_config).to(device)
     loss_fn = make_loss(cfg.loss, cfg)
     opt_cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[cfg.optimizer]
-    optimizer = opt_cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = opt_cls(_trainable_parameters(model, cfg.trainable), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
     step, history = 0, {"best_val_psnr": None}
     latest = ck.latest_checkpoint(out)

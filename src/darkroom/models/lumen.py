@@ -4,7 +4,7 @@ Shape: a NAFNet-style U-Net that works at quarter resolution after a 4x pixel-un
 gated blocks and per-pixel channel normalisation, and a global residual
 ``out = x + r``.  It has no global pooling, so its output at a pixel depends only on a bounded
 neighbourhood of pixels plus one whole-image summary, the exposure cue of
-:mod:`darkroom.exposure` (5 numbers), which scales and shifts the features at the first and the
+:mod:`darkroom.exposure` (5 to 7 numbers), which scales and shifts the features at the first and the
 deepest level.  The engine computes the cue once per photo and gives every tile the same one, so
 tiled and whole-image inference agree and all of a photo is brightened alike.
 
@@ -15,7 +15,7 @@ U-Net does poorly.  Its last layer starts at zero, so a tail added to trained we
 no-op.
 
 Input and output: ``(N, 3, H, W)`` float in [0, 1]; any H and W (padded inside ``forward``);
-``cue`` ``(N, 5)``, computed from ``x`` when not given.
+``cue`` ``(N, cue_size)`` (5, 6 or 7 numbers), computed from ``x`` when not given.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..exposure import CUE_SIZE, FULL_CUE_SIZE, exposure_cue
+from ..exposure import CUE_SIZE, CUE_SIZES, exposure_cue
 from .registry import register
 
 
@@ -152,8 +152,10 @@ class Lumen(nn.Module):
     ``cue=False`` builds the first release's network, which has no exposure cue; ``refine=0``
     builds the networks of stages 1 to 3, which have no full-resolution tail (the registered
     default, 16, is the shipped stage 4); ``cue_size=6`` also reads the highlight level of
-    :func:`darkroom.exposure.exposure_cue` (the shipped weights read 5 numbers).  A longer cue than
-    the network reads is cut to its length."""
+    :func:`darkroom.exposure.exposure_cue` (the shipped weights read these 6 numbers) and
+    ``cue_size=7`` the person's intent as well (1 to keep the photo's exposure, 0 to brighten it as
+    the network judges; 0 when the cue is computed from ``x``).  A longer cue than the network reads
+    is cut to its length."""
 
     def __init__(
         self,
@@ -167,8 +169,8 @@ class Lumen(nn.Module):
         cue_size: int = CUE_SIZE,
     ) -> None:
         super().__init__()
-        if cue_size not in (CUE_SIZE, FULL_CUE_SIZE):
-            raise ValueError(f"cue_size must be {CUE_SIZE} or {FULL_CUE_SIZE}, not {cue_size}")
+        if cue_size not in CUE_SIZES:
+            raise ValueError(f"cue_size must be one of {CUE_SIZES}, not {cue_size}")
         self.unshuffle = unshuffle
         self.uses_cue = cue
         self.cue_size = cue_size
