@@ -56,7 +56,7 @@ def exposure_cue(x: Any, size: int = CUE_SIZE, *, keep: bool = False) -> Any:
     if size >= HIGHLIGHT_CUE_SIZE:
         parts.append(_highlight_level(x))
     if size == FULL_CUE_SIZE:
-        parts.append(mean * 0 + (1.0 if keep else 0.0))
+        parts.append(mean * 0 + (1.0 if keep else 0.0))  # a constant of mean's type, NumPy or torch
     if hasattr(x, "detach"):
         import torch
 

@@ -225,15 +225,16 @@ def build_datasets(cfg: TrainConfig, cue_size: int = 0) -> tuple[Any, list[tuple
     degrader = dt.make_degrader(None if cfg.data_kind == "unpaired" else cfg.presets, mix=mix)
     if cfg.keep_share and (cfg.presets != ["mix"] or cfg.data_kind != "images"):
         raise ValueError("keep_share needs clean images degraded by the mix (data_kind: images, presets: [mix])")
-    prepare = fill_impulses if get_spec(cfg.model).fills_impulses else (lambda x: x)  # as the engine does
-    degrade = degrader
-    degrader = lambda x, rng: prepare(degrade(x, rng))  # noqa: E731
+    fills = get_spec(cfg.model).fills_impulses  # the engine fills impulses before such a model runs: so does training
+    if fills:
+        degrade = degrader
+        degrader = lambda x, rng: fill_impulses(degrade(x, rng))  # noqa: E731
     training_degrader = degrader
     if cfg.keep_share:  # training items also need the clean photo at the exposure the draw gave it
 
         def training_degrader(x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
             noisy, exposed = dg.random_mix_with_exposure(x, rng, mix)
-            return prepare(noisy), exposed
+            return (fill_impulses(noisy) if fills else noisy), exposed
 
     if cfg.val_data:
         val_images = dt.load_images(cfg.val_data, limit=cfg.val_count)
@@ -435,15 +436,14 @@ def _trainable_parameters(model: nn.Module, names: list[str]) -> list[nn.Paramet
     if not names:
         return list(model.parameters())
     named = dict(model.named_parameters())
-    unmatched = [n for n in names if not any(k == n or k.startswith(n + ".") for k in named)]
+    matches = {n: {k for k in named if k == n or k.startswith(n + ".")} for n in names}
+    unmatched = [n for n, found in matches.items() if not found]
     if unmatched:
         raise ValueError(f"trainable: no parameters named {unmatched}; the model has e.g. {sorted(named)[:5]}")
-    chosen = []
+    chosen = set().union(*matches.values())
     for k, p in named.items():
-        p.requires_grad_(any(k == n or k.startswith(n + ".") for n in names))
-        if p.requires_grad:
-            chosen.append(p)
-    return chosen
+        p.requires_grad_(k in chosen)
+    return [p for k, p in named.items() if k in chosen]
 
 
 def _train(cfg: TrainConfig, *, progress: bool) -> TrainResult:
