@@ -4,13 +4,15 @@
     python benchmarks/ship_weights.py runs/lumen --name lumen --results benchmarks/results/*.json  # add scores
     python benchmarks/ship_weights.py runs/a runs/b --name lumen --trained-for "..."  # their average
     python benchmarks/ship_weights.py old.safetensors runs/b --name lumen  # shipped weights averaged with a run
+    python benchmarks/ship_weights.py runs/c --name lumen  # a run trained on from shipped weights (init_from)
 
 Writes ``src/darkroom/weights/NAME.safetensors`` and ``NAME.json``: architecture, config, parameters,
 GFLOP per megapixel, data, degradations, steps, wall time, hardware, and, with ``--results``, every
 score of this model found in evaluation JSON files.  Several run folders (fine-tuned from one start)
 ship their equal-weight average (``checkpoint.average_models``; ``--shares`` weighs them); the card
 lists each run's recipe, steps and wall time under ``averaged_from``.  An ingredient may also be
-weights shipped before, copied out with their card: the card then carries that card's account.
+weights shipped before, copied out with their card: the card then carries that card's account, as
+it does under ``grown_from`` for a single run whose ``init_from`` is shipped weights with a card.
 """
 
 from __future__ import annotations
@@ -125,7 +127,16 @@ def run_card(run: Path) -> dict:
     }
 
 
-SHIPPED_CARD_KEYS = ("trained_for", "data", "steps", "wall_time_hours", "hardware", "averaged_from", "note")
+SHIPPED_CARD_KEYS = (
+    "trained_for",
+    "data",
+    "steps",
+    "wall_time_hours",
+    "hardware",
+    "averaged_from",
+    "grown_from",
+    "note",
+)
 
 
 def ingredient_card(source: Path) -> dict:
@@ -135,6 +146,18 @@ def ingredient_card(source: Path) -> dict:
         card = read_card(source.with_suffix(".json"))["card"]
         return {"weights": str(source), **{k: card[k] for k in SHIPPED_CARD_KEYS if k in card}}
     return {"run": str(source), **run_card(source)}
+
+
+def grown_from(run: dict, start: dict) -> dict:
+    """The card of a run trained on from shipped weights: the run's own account with the start's
+    (:func:`ingredient_card`) under ``grown_from``, and steps, wall time and hardware counting both."""
+    return {
+        **run,
+        "grown_from": start,
+        "steps": start.get("steps", 0) + run["steps"],
+        "wall_time_hours": round(start.get("wall_time_hours", 0) + run["wall_time_hours"], 2),
+        "hardware": "; ".join(dict.fromkeys(h for h in (start.get("hardware"), run["hardware"]) if h)),
+    }
 
 
 def main() -> None:
@@ -153,6 +176,9 @@ def main() -> None:
     elif len(a.run) == 1:
         model, card = load_model(a.run[0])
         base = {"trained_for": a.trained_for, **model_facts(model, card["arch"]), **run_card(a.run[0])}
+        start = Path(base.get("started_from", ""))
+        if start.suffix == ".safetensors" and start.with_suffix(".json").exists():  # trained on from shipped weights
+            base = grown_from(base, ingredient_card(start))
     else:  # a model soup: the average of runs (or shipped weights) fine-tuned from one start
         model, card = average_models(a.run, a.shares)
         runs = [ingredient_card(r) for r in a.run]

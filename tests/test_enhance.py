@@ -614,6 +614,44 @@ def test_a_lumen_that_reads_the_intent_starts_as_the_one_it_grew_from(tmp_path, 
     assert np.abs(outputs["torch", "keep"] - outputs["torch", "auto"]).max() > 1e-3
 
 
+def test_a_lumen_with_its_own_intent_layers_gives_the_default_of_the_one_it_grew_from(tmp_path, monkeypatch):
+    """``intent_film``: whatever ``intent_mlp`` has learnt, the default (``exposure="auto"``, intent 0)
+    is the 6-number network's output exactly, and only ``intent_mlp`` is new when it grows from one;
+    with the intent 1 it changes the output, and torch and ONNX Runtime agree in both modes."""
+    from darkroom.checkpoint import init_from_weights
+
+    monkeypatch.setenv("DARKROOM_CACHE", str(tmp_path / "cache"))
+    torch.manual_seed(4)
+    six = create_model("lumen", **dict(TINY, cue_size=6))
+    with torch.no_grad():
+        for p in six.parameters():
+            p.normal_(0, 0.2) if p.dim() > 1 else p.uniform_(-0.1, 0.1)
+    config = dict(TINY, cue_size=7, intent_film=True)
+    seven = create_model("lumen", **config)
+    six_weights = save_model(tmp_path / "six.safetensors", six, "lumen", dict(TINY, cue_size=6))
+    new = init_from_weights(seven, six_weights)
+    assert new and all(name.startswith("intent_mlp.") for name in new)
+    with torch.no_grad():  # as if training had taught it the intent
+        for p in seven.intent_mlp.parameters():
+            p.normal_(0, 0.5)
+    weights = save_model(tmp_path / "seven.safetensors", seven, "lumen", config)
+    x = smooth_photo(64, 80)
+    six_enh = load_enhancer(str(six_weights), "torch")
+    before = enhance(x, six_enh, guard=False, ensemble=1, tile=64)
+    outputs = {}
+    for backend in ("torch", "onnx"):
+        enh = load_enhancer(str(weights), backend)
+        for exposure in ("auto", "keep"):
+            outputs[backend, exposure] = enhance(x, enh, exposure=exposure, guard=False, ensemble=1, tile=64)
+    np.testing.assert_array_equal(outputs["torch", "auto"], before)
+    assert np.abs(outputs["onnx", "auto"] - before).max() < 1e-4
+    assert np.abs(outputs["torch", "keep"] - outputs["onnx", "keep"]).max() < 1e-3
+    kept_by_six = enhance(x, six_enh, exposure="keep", guard=False, ensemble=1, tile=64)
+    assert np.abs(outputs["torch", "keep"] - kept_by_six).max() > 1e-3
+    with pytest.raises(ValueError, match="intent_film needs"):
+        create_model("lumen", **dict(TINY, cue_size=6, intent_film=True))
+
+
 def test_noise_does_not_raise_the_highlight_level():
     """A darkened, noisy photo must not read as a dim photo that kept its highlights."""
     from darkroom.exposure import exposure_cue

@@ -406,9 +406,9 @@ def test_a_cue_model_trains_and_validates_with_its_whole_photos_cue(images, tmp_
         np.testing.assert_allclose(cue.numpy(), exposure_cue(photo, 6), atol=1e-6)
 
 
-def test_keep_share_trains_both_intents_and_validates_the_default(images, tmp_path):
-    """``keep_share``: training items ask for either intent, with the matching target; the held-out
-    photos are scored as the default (brighten) asks.  Only the mix can give the keep answer."""
+def test_keep_share_trains_and_validates_both_intents(images, tmp_path):
+    """``keep_share``: training items ask for either intent, with the matching target, and so do the
+    held-out photos (all of them at a share of 1, none at 0).  Only the mix can give the keep answer."""
     from darkroom.train import build_datasets
 
     cfg = tiny(
@@ -430,7 +430,14 @@ def test_keep_share_trains_both_intents_and_validates_the_default(images, tmp_pa
         else:
             assert float(y.mean()) > 3 * float(x.mean())
     assert intents == {0.0, 1.0}
-    assert all(cue[0, 6] == 0 for _, _, cue in val)
+    for share, intent in ((1.0, 1), (0.0, 0)):
+        _, val = build_datasets(replace(cfg, keep_share=share), cue_size=7)
+        assert len(val) == 2 and all(cue[0, 6] == intent for _, _, cue in val)
+        for x, y, _ in val:  # kept: the target is the input (no noise drawn); brightened: far brighter
+            if intent:
+                np.testing.assert_allclose(y.numpy(), x.numpy(), atol=1e-6)
+            else:
+                assert float(y.mean()) > 3 * float(x.mean())
     with pytest.raises(ValueError, match="keep_share needs clean images degraded by the mix"):
         build_datasets(replace(cfg, presets=["gauss25"]), cue_size=7)
 
@@ -461,3 +468,14 @@ def test_trainable_trains_only_the_parameters_named(images, tmp_path):
     assert changed and all(k.startswith("cue_mlp.") for k in changed)
     with pytest.raises(ValueError, match="no parameters named"):
         train(replace(cfg, out=str(tmp_path / "other"), trainable=["cue_layers"]), progress=False)
+
+
+def test_training_gives_back_the_callers_thread_count(images, tmp_path):
+    """``threads`` is the run's setting: after ``train`` the caller's torch runs on as many threads as before."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        train(tiny(images, tmp_path / "run", "iterations=1"), progress=False)  # tiny runs on threads=1
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

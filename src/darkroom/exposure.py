@@ -16,10 +16,11 @@ from typing import Any
 CUE_SIZE = 5
 """Length of the first cue: five numbers of the photo's brightness."""
 HIGHLIGHT_CUE_SIZE = 6
-"""Length of the cue the shipped lumen reads: :data:`CUE_SIZE` numbers and the highlight level."""
+"""Length of the second cue: :data:`CUE_SIZE` numbers and the highlight level (stages 9-12i of lumen)."""
 FULL_CUE_SIZE = 7
-"""Length of the longest cue: :data:`HIGHLIGHT_CUE_SIZE` numbers and the person's intent, 1 to keep
-the photo's exposure (``exposure="keep"``) and 0 to let the model brighten it as it judges."""
+"""Length of the longest cue, which the shipped lumen reads: :data:`HIGHLIGHT_CUE_SIZE` numbers and the
+person's intent, 1 to keep the photo's exposure (``exposure="keep"``) and 0 to let the model brighten
+it as it judges."""
 CUE_SIZES = (CUE_SIZE, HIGHLIGHT_CUE_SIZE, FULL_CUE_SIZE)
 """The cue lengths a model may read: the first numbers of the longest cue."""
 REC601 = (0.299, 0.587, 0.114)

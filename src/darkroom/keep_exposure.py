@@ -4,7 +4,9 @@ A blind model decides for itself whether a dark photo was darkened (and brighten
 to be dark, as a low-key portrait or a night scene shot for its mood is.  From the pixels alone
 that cannot always be told: a night photo with bright lamps and a low-key photo with a lit face can
 be the same numbers.  When the person knows, ``exposure="keep"`` says so: the model still
-removes the noise, and this step divides out the brightening it chose.
+removes the noise, and this step divides out the brightening it chose.  A model told the intent
+(lumen from stage 14c reads it as the seventh number of its exposure cue) keeps the exposure itself,
+and this step then has little left to divide out; it still holds any model to the photo's brightness.
 
 Over blocks of :data:`darkroom.even_gain.BLOCK` pixels it reads the model's typical gain at each
 brightness (:func:`darkroom.even_gain.gain_curve`: the median gain of the blocks in each brightness

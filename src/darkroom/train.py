@@ -53,12 +53,13 @@ class TrainConfig:
     keep_share: float = 0.0
     """For ``presets: [mix]`` and a model that reads the intent (lumen with ``cue_size: 7``): this share
     of pairs asks to keep the photo's exposure, with the clean photo as dark as the draw made it for
-    target (see :class:`darkroom.data.SyntheticPairs`); the rest, and validation, ask to brighten."""
+    target (see :class:`darkroom.data.SyntheticPairs`), and so does the same share of held-out
+    photos (drawn per photo), so validation scores the intent trained."""
     trainable: list[str] = field(default_factory=list)
     """Names (or name prefixes) of the parameters to train, as ``model.named_parameters()`` gives them;
     the others are frozen at their starting values.  Empty: train them all.  For a change that
-    should leave the rest of a trained network as it is, e.g. ``[cue_mlp]`` to teach lumen a new cue
-    number without moving what it does with the old ones."""
+    should leave the rest of a trained network as it is, e.g. ``[intent_mlp]`` to teach lumen (with
+    ``intent_film: true``) the intent without moving its default answer."""
     init_from: str = ""
     """Start a fresh run from these weights (shipped name, ``.safetensors`` or run folder); the model
     may have extra blocks, which keep their initialisation (see ``checkpoint.init_from_weights``)."""
@@ -260,10 +261,16 @@ def build_datasets(cfg: TrainConfig, cue_size: int = 0) -> tuple[Any, list[tuple
         clean = torch.from_numpy(img.astype(np.float32) / 255).permute(2, 0, 1)[None]
         if not cue_size:  # the held-out crop is degraded on its own
             clean = _center(clean, cfg.val_size)
-        noisy = torch.from_numpy(np.ascontiguousarray(degrader(clean[0].permute(1, 2, 0).numpy(), rng)))
-        noisy = noisy.permute(2, 0, 1)[None].float()
-        item = (_center(noisy, cfg.val_size), _center(clean, cfg.val_size))
-        val.append((*item, exposure_cue(noisy, cue_size)) if cue_size else item)
+        keep = False
+        if cfg.keep_share:  # held-out photos ask to keep their exposure in the share training photos do
+            degraded, exposed = training_degrader(clean[0].permute(1, 2, 0).numpy(), rng)
+            keep = bool(rng.random() < cfg.keep_share)
+            clean = torch.from_numpy(np.ascontiguousarray(exposed)).permute(2, 0, 1)[None] if keep else clean
+        else:
+            degraded = degrader(clean[0].permute(1, 2, 0).numpy(), rng)
+        noisy = torch.from_numpy(np.ascontiguousarray(degraded)).permute(2, 0, 1)[None].float()
+        item = (_center(noisy, cfg.val_size), _center(clean.float(), cfg.val_size))
+        val.append((*item, exposure_cue(noisy, cue_size, keep=keep)) if cue_size else item)
     return train_set, val
 
 
@@ -423,9 +430,11 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> T
             "or choose another output folder (--set out=...)"
         )
     lock = _lock_run(Path(cfg.out)) if int(os.environ.get("RANK", "0")) == 0 else None
+    threads = torch.get_num_threads()
     try:
         return _train(cfg, progress=progress)
     finally:
+        torch.set_num_threads(threads)  # cfg.threads is the run's, not the caller's, e.g. a test session's
         if lock is not None:
             lock.close()
 

@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..exposure import CUE_SIZE, CUE_SIZES, exposure_cue
+from ..exposure import CUE_SIZE, CUE_SIZES, FULL_CUE_SIZE, exposure_cue
 from .registry import register
 
 
@@ -119,6 +119,15 @@ class GatedBlock(nn.Module):
         return x + F.conv2d(a * b, self.ffn_out.weight * gamma.view(-1, 1, 1, 1), self.ffn_out.bias * gamma)
 
 
+def _film_mlp(inputs: int, outputs: int) -> nn.Sequential:
+    """Cue numbers ``(N, inputs)`` -> FiLM scales and shifts ``(N, outputs)``; the last layer starts at
+    zero, so a fresh one changes nothing until training finds the cue useful."""
+    mlp = nn.Sequential(nn.Linear(inputs, 64), nn.ReLU(), nn.Linear(64, outputs))
+    nn.init.zeros_(mlp[2].weight)
+    nn.init.zeros_(mlp[2].bias)
+    return mlp
+
+
 @register(
     "lumen",
     description=(
@@ -146,16 +155,23 @@ class GatedBlock(nn.Module):
     cue=True,
     refine=16,
     cue_size=5,
+    intent_film=False,
 )
 class Lumen(nn.Module):
     """See the module docstring.  ``width`` channels after the unshuffle, doubling per level;
     ``cue=False`` builds the first release's network, which has no exposure cue; ``refine=0``
     builds the networks of stages 1 to 3, which have no full-resolution tail (the registered
     default, 16, is the shipped stage 4); ``cue_size=6`` also reads the highlight level of
-    :func:`darkroom.exposure.exposure_cue` (the shipped weights read these 6 numbers) and
+    :func:`darkroom.exposure.exposure_cue` (stage 12i reads these 6 numbers) and
     ``cue_size=7`` the person's intent as well (1 to keep the photo's exposure, 0 to brighten it as
     the network judges; 0 when the cue is computed from ``x``).  A longer cue than the network reads
-    is cut to its length."""
+    is cut to its length.
+
+    ``intent_film=True`` (with ``cue_size=7``) gives the intent its own cue layers: the usual ones
+    read the first six numbers, and ``intent_mlp``, fed the same six, adds its scale and shift
+    multiplied by the intent.  With the intent 0 the network is exactly the six-number one, so a
+    network trained on from six-number weights with only ``intent_mlp`` trainable learns what
+    "keep the exposure" means without changing its default answer by a bit (the shipped stage 14c)."""
 
     def __init__(
         self,
@@ -167,13 +183,17 @@ class Lumen(nn.Module):
         cue: bool = False,
         refine: int = 0,
         cue_size: int = CUE_SIZE,
+        intent_film: bool = False,
     ) -> None:
         super().__init__()
         if cue_size not in CUE_SIZES:
             raise ValueError(f"cue_size must be one of {CUE_SIZES}, not {cue_size}")
+        if intent_film and (not cue or cue_size != FULL_CUE_SIZE):
+            raise ValueError(f"intent_film needs cue=True and cue_size={FULL_CUE_SIZE}, the cue with the intent")
         self.unshuffle = unshuffle
         self.uses_cue = cue
         self.cue_size = cue_size
+        self.intent_film = intent_film
         self.intro = nn.Conv2d(3 * unshuffle**2, width, 3, padding=1)
         self.encoders = nn.ModuleList()
         self.downs = nn.ModuleList()
@@ -208,9 +228,9 @@ class Lumen(nn.Module):
         if cue:
             # cue -> a scale and a shift for the first and the deepest features; the last layer
             # starts at zero so a fresh network ignores the cue until training finds it useful
-            self.cue_mlp = nn.Sequential(nn.Linear(cue_size, 64), nn.ReLU(), nn.Linear(64, 2 * sum(self.film_sizes)))
-            nn.init.zeros_(self.cue_mlp[2].weight)
-            nn.init.zeros_(self.cue_mlp[2].bias)
+            self.cue_mlp = _film_mlp(cue_size - 1 if intent_film else cue_size, 2 * sum(self.film_sizes))
+        if intent_film:  # the intent's own scale and shift, added times the intent (see the class docstring)
+            self.intent_mlp = _film_mlp(cue_size - 1, 2 * sum(self.film_sizes))
 
     def forward(self, x: torch.Tensor, cue: torch.Tensor | None = None) -> torch.Tensor:
         n, _, h, w = x.shape
@@ -218,7 +238,12 @@ class Lumen(nn.Module):
         films: list[tuple[torch.Tensor, torch.Tensor]] = []
         if self.uses_cue:
             cue = exposure_cue(x, self.cue_size) if cue is None else cue[:, : self.cue_size].to(x.dtype)
-            params = self.cue_mlp(cue)[:, :, None, None].split([s for s in self.film_sizes for _ in (0, 1)], 1)
+            if self.intent_film:
+                scene, intent = cue[:, :-1], cue[:, -1:]
+                film = self.cue_mlp(scene) + intent * self.intent_mlp(scene)
+            else:
+                film = self.cue_mlp(cue)
+            params = film[:, :, None, None].split([s for s in self.film_sizes for _ in (0, 1)], 1)
             films = [(params[0], params[1]), (params[2], params[3])]
         inp = F.pad(x, (0, pw, 0, ph), mode="reflect") if ph or pw else x
         f = self.intro(F.pixel_unshuffle(inp, self.unshuffle))
